@@ -47,7 +47,8 @@ endif
 # Program sources (PROGRAM_SRCS) are not part of their module's library.
 MODULE_ORDER := client signer sync hsm config proto
 MODULES := $(foreach m,$(MODULE_ORDER),$(if $(wildcard $(m)/*.c),$(m)))
-PROGRAM_SRCS :=
+PROGRAM_SRCS := signer/signerctl.c
+PROGRAM_BINS := $(patsubst %.c,$(BUILD)/%,$(notdir $(PROGRAM_SRCS)))
 MODULE_SRCS = $(filter-out $(PROGRAM_SRCS),$(wildcard $(1)/*.c))
 MODULE_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(call MODULE_SRCS,$(1)))
 MODULE_LIBS := $(foreach m,$(MODULES),$(BUILD)/lib$(m).a)
@@ -68,7 +69,7 @@ INTEG_TESTS := $(sort $(wildcard tests/integration/test_*.sh))
 .PHONY: all check check-run test unit integration asan fuzz fuzz-smoke \
 	fuzz-build bench demo deps install clean
 
-all: $(MODULE_LIBS) $(TOOL_BINS) $(TESTLIB_SOS)
+all: $(PROGRAM_BINS) $(MODULE_LIBS) $(TOOL_BINS) $(TESTLIB_SOS)
 
 define module_rules
 $(BUILD)/lib$(1).a: $(call MODULE_OBJS,$(1))
@@ -81,6 +82,10 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/signerctl: $(BUILD)/signer/signerctl.o $(MODULE_LIBS)
+	@echo "  LD      $@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(MODULE_LIBS) $(PKG_LIBS)
 
 $(BUILD)/tests/lib/%.so: tests/lib/%.c
 	@mkdir -p $(@D)
@@ -184,7 +189,8 @@ deps:
 	fi
 
 install: all
-	@echo "nothing to install yet"
+	install -d $(DESTDIR)$(BINDIR)
+	install -m 0755 $(PROGRAM_BINS) $(DESTDIR)$(BINDIR)/
 
 clean:
 	rm -rf $(BUILD)

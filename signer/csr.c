@@ -1,0 +1,352 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* Certificate requests: strict DER parsing, proof of possession and the key policy of a profile. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/bn.h>
+#include <openssl/core_names.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/objects.h>
+#include <openssl/x509.h>
+
+#include "config/config.h"
+#include "proto/proto.h"
+#include "signer/cert_local.h"
+#include "signer/signer.h"
+
+#define DER_LEN_BYTES_MAX 4     /* long-form length octets accepted (< 4 GiB) */
+
+/* Universal tags whose DER encoding is always primitive. */
+static bool
+der_primitive_only(uint8_t tag)
+{
+	switch (tag & 0x1f) {
+	case V_ASN1_BOOLEAN: case V_ASN1_INTEGER: case V_ASN1_BIT_STRING:
+	case V_ASN1_OCTET_STRING: case V_ASN1_NULL: case V_ASN1_OBJECT:
+	case V_ASN1_ENUMERATED: case V_ASN1_UTF8STRING:
+	case V_ASN1_PRINTABLESTRING: case V_ASN1_T61STRING:
+	case V_ASN1_IA5STRING: case V_ASN1_UTCTIME: case V_ASN1_GENERALIZEDTIME:
+	case V_ASN1_UNIVERSALSTRING: case V_ASN1_BMPSTRING:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Read one DER header at p (len bytes): *hdr header bytes, *clen content bytes. */
+static const char *
+der_header(const uint8_t *p, size_t len, size_t *hdr, size_t *clen)
+{
+	size_t n, i, v = 0;
+
+	if (len < 2)
+		return "truncated";
+	if ((p[0] & 0x1f) == 0x1f)
+		return "high tag number";
+	if (p[0] == 0)
+		return "end-of-contents";
+	if (p[1] == 0x80)
+		return "indefinite length";
+	if (p[1] < 0x80) {
+		*hdr = 2;
+		*clen = p[1];
+	} else {
+		n = p[1] & 0x7f;
+		if (n > DER_LEN_BYTES_MAX)
+			return "length too large";
+		if (len - 2 < n)
+			return "truncated";
+		if (p[2] == 0)
+			return "non-minimal length";
+		for (i = 0; i < n; i++)
+			v = (v << 8) | p[2 + i];
+		if (v < 0x80)
+			return "non-minimal length";
+		*hdr = 2 + n;
+		*clen = v;
+	}
+	if (*clen > len - *hdr)
+		return "truncated";
+	return NULL;
+}
+
+/* Walk a sequence of TLVs; on error *at is the offset from base. */
+static const char *
+der_walk(const uint8_t *base, const uint8_t *p, size_t len, int depth,
+    size_t *at)
+{
+	size_t hdr, clen;
+	const char *err;
+
+	while (len > 0) {
+		*at = (size_t)(p - base);
+		if ((err = der_header(p, len, &hdr, &clen)) != NULL)
+			return err;
+		if ((p[0] & 0xc0) == 0 && (p[0] & 0x20) && der_primitive_only(p[0]))
+			return "constructed encoding of a primitive type";
+		if ((p[0] == V_ASN1_SEQUENCE || p[0] == V_ASN1_SET))
+			return "primitive SEQUENCE or SET";
+		if (p[0] & 0x20) {
+			if (depth >= CERT_DER_DEPTH_MAX)
+				return "nesting too deep";
+			if ((err = der_walk(base, p + hdr, clen, depth + 1, at)) != NULL)
+				return err;
+		}
+		p += hdr + clen;
+		len -= hdr + clen;
+	}
+	return NULL;
+}
+
+/* The whole input is one well-formed DER TLV. */
+static int
+der_check(const uint8_t *der, size_t len, char *why, size_t whylen)
+{
+	size_t hdr, clen, at = 0;
+	const char *err;
+
+	if ((err = der_header(der, len, &hdr, &clen)) != NULL) {
+		cert_why(why, whylen, "CSR is not DER: %s at byte 0", err);
+		return ERR_BAD_REQUEST;
+	}
+	if (hdr + clen != len) {
+		cert_why(why, whylen, "CSR is followed by %zu more byte(s)",
+		    len - hdr - clen);
+		return ERR_BAD_REQUEST;
+	}
+	if (der[0] != (V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED)) {
+		cert_why(why, whylen, "CSR is not a DER SEQUENCE");
+		return ERR_BAD_REQUEST;
+	}
+	if ((err = der_walk(der, der, len, 0, &at)) != NULL) {
+		cert_why(why, whylen, "CSR is not DER: %s at byte %zu", err, at);
+		return ERR_BAD_REQUEST;
+	}
+	return 0;
+}
+
+/* Re-encoding the parsed request must give the same bytes. */
+static int
+der_canonical(X509_REQ *req, const uint8_t *der, size_t len, char *why,
+    size_t whylen)
+{
+	unsigned char *buf = NULL;
+	int n;
+
+	if (i2d_re_X509_REQ_tbs(req, NULL) <= 0 ||
+	    (n = i2d_X509_REQ(req, &buf)) <= 0) {
+		cert_why(why, whylen, "CSR cannot be re-encoded");
+		return ERR_BAD_REQUEST;
+	}
+	if ((size_t)n != len || memcmp(buf, der, len) != 0) {
+		OPENSSL_free(buf);
+		cert_why(why, whylen, "CSR is not in canonical DER");
+		return ERR_BAD_REQUEST;
+	}
+	OPENSSL_free(buf);
+	return 0;
+}
+
+int
+csr_parse(const uint8_t *der, size_t len, X509_REQ **out, char *why,
+    size_t whylen)
+{
+	const unsigned char *p = der;
+	X509_REQ *req = NULL;
+	long version;
+	int rc;
+
+	*out = NULL;
+	if (der == NULL || len == 0) {
+		cert_why(why, whylen, "CSR is empty");
+		return ERR_BAD_REQUEST;
+	}
+	if (len > CERT_CSR_MAX) {
+		cert_why(why, whylen, "CSR is larger than %d bytes", CERT_CSR_MAX);
+		return ERR_BAD_REQUEST;
+	}
+	if ((rc = der_check(der, len, why, whylen)) != 0)
+		return rc;
+	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL ||
+	    p != der + len) {
+		cert_why(why, whylen, "CSR is not a PKCS#10 certification request");
+		rc = ERR_BAD_REQUEST;
+		goto out;
+	}
+	if ((version = X509_REQ_get_version(req)) != X509_REQ_VERSION_1) {
+		cert_why(why, whylen, "CSR version %ld is not 0 (v1)", version);
+		rc = ERR_BAD_REQUEST;
+		goto out;
+	}
+	if ((rc = der_canonical(req, der, len, why, whylen)) != 0)
+		goto out;
+	*out = req;
+	req = NULL;     /* transferred */
+out:
+	ERR_clear_error();
+	X509_REQ_free(req);
+	return rc;
+}
+
+/* The name a profile uses for a curve, or NULL if we support none. */
+static const char *
+curve_profile_name(int nid)
+{
+	switch (nid) {
+	case NID_X9_62_prime256v1:
+		return "P-256";
+	case NID_secp384r1:
+		return "P-384";
+	default:
+		return NULL;
+	}
+}
+
+static int
+check_rsa(EVP_PKEY *pkey, const struct conf_profile *p, const char *what,
+    char *why, size_t whylen)
+{
+	uint32_t min = p->rsa_min_bits > CERT_RSA_MIN_BITS ? p->rsa_min_bits :
+	    CERT_RSA_MIN_BITS;
+	BIGNUM *n = NULL, *e = NULL;
+	int bits = EVP_PKEY_get_bits(pkey), rc = 0;
+
+	if (bits < 0 || (uint32_t)bits < min) {
+		cert_why(why, whylen, "%s RSA key of %d bits is shorter than the "
+		    "minimum %u of profile '%s'", what, bits, min, p->name);
+		return ERR_POLICY;
+	}
+	if (bits > CERT_RSA_MAX_BITS) {
+		cert_why(why, whylen, "%s RSA key of %d bits is longer than the "
+		    "maximum %d", what, bits, CERT_RSA_MAX_BITS);
+		return ERR_POLICY;
+	}
+	/* BR 6.1.5 */
+	if (bits % 8 != 0) {
+		cert_why(why, whylen, "%s RSA modulus of %d bits is not a multiple "
+		    "of 8", what, bits);
+		return ERR_POLICY;
+	}
+	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
+	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
+		cert_why(why, whylen, "%s RSA key cannot be read", what);
+		rc = ERR_BAD_REQUEST;
+	} else if (!BN_is_word(e, CERT_RSA_EXPONENT)) {
+		if (BN_num_bits(e) <= 32)
+			cert_why(why, whylen, "%s RSA public exponent is %lu, "
+			    "must be %d", what, (unsigned long)BN_get_word(e),
+			    CERT_RSA_EXPONENT);
+		else
+			cert_why(why, whylen, "%s RSA public exponent of %d bits, "
+			    "must be %d", what, BN_num_bits(e), CERT_RSA_EXPONENT);
+		rc = ERR_POLICY;
+	} else if (!BN_is_odd(n)) {
+		cert_why(why, whylen, "%s RSA modulus is even", what);
+		rc = ERR_POLICY;
+	}
+	BN_free(n);
+	BN_free(e);
+	return rc;
+}
+
+static int
+check_ec(const X509_PUBKEY *key, const X509_ALGOR *alg,
+    const struct conf_profile *p, const char *what, char *why, size_t whylen)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	const char *name;
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *pkey;
+	int ptype, nid, ok;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	if (ptype != V_ASN1_OBJECT) {
+		cert_why(why, whylen, "%s EC key without a named curve (explicit "
+		    "curve parameters are not allowed)", what);
+		return ERR_POLICY;
+	}
+	nid = OBJ_obj2nid(pval);
+	if ((name = curve_profile_name(nid)) == NULL ||
+	    !names_list_has(&p->curves, name, strlen(name))) {
+		cert_why(why, whylen, "%s EC curve %s is not allowed by profile "
+		    "'%s'", what, name != NULL ? name : nid != NID_undef ?
+		    OBJ_nid2sn(nid) : "(unknown)", p->name);
+		return ERR_POLICY;
+	}
+	if ((pkey = X509_PUBKEY_get0(key)) == NULL) {
+		cert_why(why, whylen, "%s EC public key cannot be decoded", what);
+		return ERR_BAD_REQUEST;
+	}
+	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL)
+		return ERR_NOMEM;
+	ok = EVP_PKEY_public_check(ctx);
+	EVP_PKEY_CTX_free(ctx);
+	if (ok != 1) {
+		cert_why(why, whylen, "%s EC public key is not a valid point", what);
+		return ERR_POLICY;
+	}
+	return 0;
+}
+
+int
+cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
+    const char *what, char *why, size_t whylen)
+{
+	ASN1_OBJECT *obj = NULL;
+	X509_ALGOR *alg = NULL;
+	EVP_PKEY *pkey;
+	char oid[80];
+	int nid, rc;
+
+	if (key == NULL || !X509_PUBKEY_get0_param(&obj, NULL, NULL, &alg, key)) {
+		cert_why(why, whylen, "%s has no public key", what);
+		return ERR_BAD_REQUEST;
+	}
+	nid = OBJ_obj2nid(obj);
+	if (nid == NID_rsaEncryption) {
+		if ((pkey = X509_PUBKEY_get0(key)) == NULL) {
+			cert_why(why, whylen, "%s RSA public key cannot be decoded",
+			    what);
+			rc = ERR_BAD_REQUEST;
+		} else
+			rc = check_rsa(pkey, p, what, why, whylen);
+	} else if (nid == NID_X9_62_id_ecPublicKey)
+		rc = check_ec(key, alg, p, what, why, whylen);
+	else {
+		if (nid != NID_undef)
+			snprintf(oid, sizeof(oid), "%s", OBJ_nid2sn(nid));
+		else
+			OBJ_obj2txt(oid, sizeof(oid), obj, 1);
+		cert_why(why, whylen, "%s key type %s is not allowed (RSA or EC "
+		    "only)", what, oid);
+		rc = ERR_POLICY;
+	}
+	ERR_clear_error();
+	return rc;
+}
+
+int
+csr_check(X509_REQ *req, const struct conf_profile *p, char *why,
+    size_t whylen)
+{
+	EVP_PKEY *pkey;
+	int rc;
+
+	if ((rc = cert_check_key(X509_REQ_get_X509_PUBKEY(req), p, "CSR", why,
+	    whylen)) != 0)
+		return rc;
+	/* proof of possession, only once the key is known to be sane */
+	if ((pkey = X509_REQ_get0_pubkey(req)) == NULL ||
+	    X509_REQ_verify(req, pkey) != 1) {
+		ERR_clear_error();
+		cert_why(why, whylen, "CSR signature does not verify");
+		return ERR_POLICY;
+	}
+	return 0;
+}

@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* repo: declarations shared by the repository's source files only. */
+#ifndef SIGNER_REPO_LOCAL_H
+#define SIGNER_REPO_LOCAL_H
+
+#include <lmdb.h>
+
+#include "proto/proto.h"
+#include "signer/signer.h"
+
+#define REPO_KEY_MAX (2 + REPO_ID_MAX + SERIAL_MAX) /* longest cert key */
+#define REPO_EVENT_KEY_LEN 9    /* origin, then the sequence number big-endian */
+#define REPO_VV_KEY_LEN 3       /* "vv" and the origin */
+#define REPO_STATS_LEN 24       /* three u64 counters */
+#define REPO_NODE_MAX 127       /* node ids are 1..REPO_NODE_MAX */
+#define REPO_PATH_MAX 4096      /* longest repository path kept for messages */
+#define REPO_WHY_MAX 256        /* messages built from other messages fit here */
+#define REPO_REF_TEXT_MAX 72    /* a ref as shown in a message */
+#define REPO_GROW_TRIES 12      /* repo_update: most map growths for one update */
+
+enum repo_db {
+	REPO_DB_META,
+	REPO_DB_CERTS,
+	REPO_DB_REFS,
+	REPO_DB_REVOKED,
+	REPO_DB_REVREFS,
+	REPO_DB_EVENTS,
+	REPO_DB_STATS,
+	REPO_DB_COUNT
+};
+
+struct repo {
+	MDB_env *env;
+	MDB_dbi dbi[REPO_DB_COUNT];
+	uint8_t node;
+	bool rdonly;
+	unsigned int ntxn;      /* transactions open */
+	bool grow;              /* the map filled up: grow it when ntxn is 0 */
+	char path[REPO_PATH_MAX];
+};
+
+struct repo_txn {
+	struct repo *repo;
+	MDB_txn *txn;
+	bool write;
+	bool broken;            /* a write failed midway: never commit */
+	bool map_full;          /* it failed because the map is full */
+};
+
+/* A cert key: u8 length, issuer id, u8 length, serial. */
+struct repo_key {
+	uint8_t b[REPO_KEY_MAX];
+	size_t len;
+};
+
+void repo_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/*
+ * Turn an LMDB failure of what into ERR_REPO with a message; MDB_MAP_FULL
+ * asks the repository to grow its map before the next transaction.
+ */
+int repo_mdb_fail(struct repo_txn *t, int mrc, const char *what, char *why,
+    size_t whylen);
+/* Mark t so that it cannot be committed; returns rc. */
+int repo_txn_break(struct repo_txn *t, int rc);
+
+/* Checks shared by encoders, decoders and operations. */
+bool repo_id_valid(const char *s);
+bool repo_serial_valid(const struct serial *s);
+bool repo_reason_valid(int reason);
+bool repo_ref_valid(const uint8_t *ref, size_t len);
+/* ref as text for a message: printable ASCII in quotes, else hex. */
+void repo_ref_text(const uint8_t *ref, size_t len, char *out, size_t outlen);
+
+/* Cert keys. repo_key_parse returns 0 or ERR_REPO. */
+int repo_key_make(const char *issuer, const struct serial *s, struct repo_key *k);
+int repo_key_parse(const uint8_t *b, size_t len, char *issuer,
+    struct serial *s);
+/* "serial 1a2b of issuer 'x'" for a cert key, for messages. */
+void repo_key_text(const void *key, size_t len, char *out, size_t outlen);
+/* The prefix of the keys of issuer. */
+int repo_key_issuer(const char *issuer, struct repo_key *k);
+
+/* Get one value; 0, ERR_NOT_FOUND or ERR_REPO. */
+int repo_get(struct repo_txn *t, enum repo_db db, const void *key,
+    size_t klen, MDB_val *val, char *why, size_t whylen);
+/* Put one value (flags as mdb_put); 0 or ERR_REPO, t broken on failure. */
+int repo_put(struct repo_txn *t, enum repo_db db, const void *key,
+    size_t klen, const void *val, size_t vlen, unsigned int flags,
+    char *why, size_t whylen);
+/* Check t is usable for writing: 0 or ERR_INVAL. */
+int repo_txn_writable(struct repo_txn *t, char *why, size_t whylen);
+
+/* Load the certificate or revocation of (issuer, serial), checking it matches its key. */
+int repo_cert_load(struct repo_txn *t, const char *issuer,
+    const struct serial *serial, struct repo_cert *out, char *why,
+    size_t whylen);
+int repo_revocation_load(struct repo_txn *t, const char *issuer,
+    const struct serial *serial, struct repo_revocation *out, char *why,
+    size_t whylen);
+/*
+ * Call fn for each entry of db whose key starts with prefix (plen may be 0),
+ * in key order, until fn returns non-zero (returned). 0, fn's value or ERR_REPO.
+ */
+int repo_scan(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, int (*fn)(const MDB_val *k, const MDB_val *v, void *arg,
+    char *why, size_t whylen), void *arg, char *why, size_t whylen);
+
+/* Append ev as the next event of this node (sets its origin and seq) and advance the version vector. */
+int repo_event_append(struct repo_txn *t, struct repo_event *ev,
+    char *why, size_t whylen);
+/* Add to the counters of issuer. */
+int repo_stats_add(struct repo_txn *t, const char *issuer, int64_t certs,
+    int64_t pending, int64_t revoked, char *why, size_t whylen);
+/* Decode a stats value. */
+int repo_stats_decode(const uint8_t *b, size_t len, struct repo_stats *st);
+
+#endif /* SIGNER_REPO_LOCAL_H */
