@@ -191,7 +191,11 @@ demo_dir_prepare(const char *dir, struct demo *d, bool *created, char *why,
 		}
 		if ((rc = demo_dir_empty(dir, why, whylen)) != 0)
 			return rc;
-	} else if (errno != ENOENT || mkdir(dir, 0700) == -1) {
+	} else if (errno != ENOENT) {
+		demo_why(why, whylen, "cannot examine demo directory %s: %s", dir,
+		    strerror(errno));
+		return ERR_SYSTEM;
+	} else if (mkdir(dir, 0700) == -1) {
 		demo_why(why, whylen, "cannot create demo directory %s: %s", dir,
 		    strerror(errno));
 		return ERR_SYSTEM;
