@@ -64,8 +64,7 @@ struct conf_crl {
 struct conf_issuer {
 	char *id;               /* required; [A-Za-z0-9._-], 1..64 chars, starts alphanumeric */
 	char *cert;             /* CA certificate, PEM file; required */
-	char *key_id;           /* CKA_ID in hex; exactly one of key_id and key_label */
-	char *key_label;        /* CKA_LABEL */
+	char *key_id;           /* CKA_ID of the CA key on the token, in hex; required */
 	struct conf_crl crl;
 };
 

@@ -109,8 +109,7 @@ static const struct conf_key issuer_keys[] = {
 	  .scheck = conf_check_id },
 	{ .name = "cert", .type = CONF_T_PATH, .off = IS(cert), .required = true },
 	{ .name = "key_id", .type = CONF_T_STR, .off = IS(key_id),
-	  .scheck = conf_check_hex_id },
-	{ .name = "key_label", .type = CONF_T_STR, .off = IS(key_label) },
+	  .required = true, .scheck = conf_check_hex_id },
 	{ .name = "crl", .type = CONF_T_MAP, .off = IS(crl), .map = &crl_map },
 };
 static const struct conf_map issuer_map = CONF_MAP_OF(issuer_keys);
@@ -240,12 +239,8 @@ static int
 check_issuer(struct conf_ctx *x, struct conf_signerd *c, size_t i)
 {
 	struct conf_issuer *is = &c->issuers[i];
-	const struct conf_pos *at = conf_pos_map(x, is, NULL);
 	size_t j;
 
-	if ((is->key_id == NULL) == (is->key_label == NULL))
-		return conf_errf(x, at, "exactly one of 'key_id' and 'key_label' "
-		    "is required in 'issuers[%zu]'", i);
 	for (j = 0; j < i; j++) {
 		const struct conf_pos *p = conf_pos_value(x, &c->issuers[j].id);
 		if (strcmp(c->issuers[j].id, is->id) == 0)

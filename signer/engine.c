@@ -88,11 +88,6 @@ engine_open_hsm(struct signer *s, char *why, size_t whylen)
 		const struct conf_issuer *ci = &c->issuers[i];
 		char sub[HSM_WHY_MAX];
 
-		if (ci->key_id == NULL) {
-			engine_why(why, whylen, "issuer '%s': key_label is not "
-			    "supported by this signer; configure key_id", ci->id);
-			return ERR_CONFIG;
-		}
 		if (engine_key_id(ci->key_id, id, sizeof(id), &idlen) != 0) {
 			engine_why(why, whylen, "issuer '%s': bad key_id '%s'",
 			    ci->id, ci->key_id);

@@ -51,8 +51,7 @@ check_signerd(const struct conf_signerd *c)
 	check(c->n_profiles >= 1 && c->n_profiles <= CONF_PROFILES_MAX);
 	for (i = 0; i < c->n_issuers; i++) {
 		check(conf_issuer_find(c, c->issuers[i].id) == &c->issuers[i]);
-		check((c->issuers[i].key_id == NULL) !=
-		    (c->issuers[i].key_label == NULL));
+		check(c->issuers[i].key_id != NULL);
 	}
 	for (i = 0; i < c->n_profiles; i++) {
 		const struct conf_profile *p = &c->profiles[i];

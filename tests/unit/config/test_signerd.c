@@ -130,13 +130,12 @@ test_example(void **state)
 	is = conf_issuer_find(&c, "server-2026");
 	assert_ptr_equal(is, &c.issuers[0]);
 	assert_string_equal(is->key_id, "01");
-	assert_null(is->key_label);
 	assert_int_equal(is->crl.lifetime_days, 7);
 	assert_int_equal(is->crl.refresh_percent, 50);
 	assert_int_equal(is->crl.grace_days, 7);
 	assert_true(is->crl.grace_set);
 	is = conf_issuer_find(&c, "client-2026");
-	assert_string_equal(is->key_label, "client-2026");
+	assert_string_equal(is->key_id, "02");
 	assert_false(is->crl.grace_set);
 	assert_null(conf_issuer_find(&c, "server-2027"));
 	assert_null(conf_issuer_find(&c, NULL));
@@ -178,7 +177,6 @@ test_defaults(void **state)
 	assert_null(c.hsm_pin_env);
 	assert_string_equal(c.log_level, "info");
 	assert_int_equal(c.ca_warn_days, 30);
-	assert_null(c.issuers[0].key_label);
 	assert_int_equal(c.issuers[0].crl.lifetime_days, 7);
 	assert_int_equal(c.issuers[0].crl.refresh_percent, 50);
 	assert_int_equal(c.issuers[0].crl.grace_days, 7);
@@ -215,7 +213,7 @@ test_values(void **state)
 	const char *yaml = SD_TOP
 	    "log: {level: debug}\nhealth: {ca_warn_days: 0}\n"
 	    "issuers:\n"
-	    "  - {id: a, cert: /a.pem, key_label: \"CA key\", crl: {lifetime_days: 10, grace_days: 0}}\n"
+	    "  - {id: a, cert: /a.pem, key_id: \"0a0b\", crl: {lifetime_days: 10, grace_days: 0}}\n"
 	    SD_PROFILE
 	    "    curves: []\n"
 	    "    key: {rsa_min_bits: 3072, curves: [P-384]}\n";
@@ -227,7 +225,7 @@ test_values(void **state)
 	yaml = SD_TOP
 	    "log: {level: debug}\nhealth: {ca_warn_days: 0}\n"
 	    "issuers:\n"
-	    "  - {id: a, cert: /a.pem, key_label: \"CA key\", crl: {lifetime_days: 10, grace_days: 0}}\n"
+	    "  - {id: a, cert: /a.pem, key_id: \"0a0b\", crl: {lifetime_days: 10, grace_days: 0}}\n"
 	    SD_PROFILE
 	    "    key: {rsa_min_bits: 3072, curves: []}\n"
 	    "    key_usage: [digitalSignature]\n";
@@ -236,7 +234,7 @@ test_values(void **state)
 	yaml = SD_TOP
 	    "log: {level: debug}\nhealth: {ca_warn_days: 0}\n"
 	    "issuers:\n"
-	    "  - {id: a, cert: /a.pem, key_label: \"CA key\", crl: {lifetime_days: 10, grace_days: 0}}\n"
+	    "  - {id: a, cert: /a.pem, key_id: \"0a0b\", crl: {lifetime_days: 10, grace_days: 0}}\n"
 	    "profiles:\n"
 	    "  - name: p\n"
 	    "    issuers: [a]\n"
@@ -249,7 +247,7 @@ test_values(void **state)
 		fail_msg("%s", err);
 	assert_string_equal(c.log_level, "debug");
 	assert_int_equal(c.ca_warn_days, 0);
-	assert_string_equal(c.issuers[0].key_label, "CA key");
+	assert_string_equal(c.issuers[0].key_id, "0a0b");
 	assert_int_equal(c.issuers[0].crl.lifetime_days, 10);
 	assert_int_equal(c.issuers[0].crl.grace_days, 0);
 	assert_true(c.issuers[0].crl.grace_set);
@@ -335,12 +333,12 @@ static void
 test_issuers(void **state)
 {
 	static const struct err_case cases[] = {
-		{ "both key_id and key_label",
+		{ "key_label is not a key",
 		  SD_TOP "issuers:\n  - {id: a, cert: /a.pem, key_id: \"01\", key_label: k}\n" SD_PROFILE,
-		  "t.yaml:6:5: exactly one of 'key_id' and 'key_label' is required in 'issuers[0]'" },
-		{ "neither key_id nor key_label",
+		  "t.yaml:6:41: unknown key 'key_label'" },
+		{ "no key_id",
 		  SD_TOP "issuers:\n  - {id: a, cert: /a.pem}\n" SD_PROFILE,
-		  "t.yaml:6:5: exactly one of 'key_id' and 'key_label' is required in 'issuers[0]'" },
+		  "t.yaml:6:5: missing required key 'key_id' in 'issuers[0]'" },
 		{ "key_id odd", SD_TOP "issuers:\n  - {id: a, cert: /a.pem, key_id: \"012\"}\n",
 		  "t.yaml:6:35: 'key_id' must be an even number of hex digits (1..64 bytes), got \"012\"" },
 		{ "key_id not hex", SD_TOP "issuers:\n  - {id: a, cert: /a.pem, key_id: 0g}\n",
@@ -387,7 +385,7 @@ test_issuers(void **state)
 	    "  - {id: A-1.b_2, cert: /a.pem, key_id: aBcD"
 	    "0102030405060708091011121314151617181920212223242526272829303132"
 	    "010203040506070809101112131415161718192021222324252627282930}\n"
-	    "  - {id: a, cert: /b.pem, key_label: b, crl: {lifetime_days: 3}}\n"
+	    "  - {id: a, cert: /b.pem, key_id: \"0b\", crl: {lifetime_days: 3}}\n"
 	    SD_PROFILE;
 
 	(void)state;
