@@ -15,7 +15,7 @@ hsm_health(struct hsm *h, struct hsm_key *const *keys, size_t n,
 	int first, r;
 
 	memset(out, 0, sizeof(*out));
-	hsm_why(why, whylen, "%s", "");
+	err_why(why, whylen, "%s", "");
 	if (h == NULL || (n > 0 && (keys == NULL || key_err == NULL)))
 		return ERR_INVAL;
 	if (h->pid != getpid())
@@ -33,7 +33,7 @@ hsm_health(struct hsm *h, struct hsm_key *const *keys, size_t n,
 			out->keys_ok++;
 		else if (first == 0) {
 			first = r;
-			hsm_why(why, whylen, "%s", kwhy);
+			err_why(why, whylen, "%s", kwhy);
 		}
 	}
 	if (first == 0 && h->pin_refused)

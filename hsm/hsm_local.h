@@ -58,8 +58,6 @@ struct hsm {
 };
 
 /* session.c */
-void hsm_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 int hsm_key_bind(struct hsm_key *k);
 void hsm_key_unbind(struct hsm_key *k);
 int hsm_token_sign(struct hsm_key *k, CK_MECHANISM_TYPE mech,

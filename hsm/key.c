@@ -56,7 +56,7 @@ hsm_key_kind(struct hsm_key *k, char *why, size_t whylen)
 	k->bits = EVP_PKEY_get_bits(k->pub);
 	if (id == EVP_PKEY_RSA) {
 		if (k->bits != 2048 && k->bits != 3072 && k->bits != 4096) {
-			hsm_why(why, whylen, "CA key: RSA-%d is not supported "
+			err_why(why, whylen, "CA key: RSA-%d is not supported "
 			    "(RSA 2048, 3072 or 4096)", k->bits);
 			return ERR_CONFIG;
 		}
@@ -66,7 +66,7 @@ hsm_key_kind(struct hsm_key *k, char *why, size_t whylen)
 	if (id == EVP_PKEY_EC) {
 		curve = hsm_curve_nid(k->pub);
 		if (curve != NID_X9_62_prime256v1 && curve != NID_secp384r1) {
-			hsm_why(why, whylen, "CA key: EC curve %s is not "
+			err_why(why, whylen, "CA key: EC curve %s is not "
 			    "supported (P-256 or P-384)", curve == NID_undef ?
 			    "(unnamed)" : OBJ_nid2sn(curve));
 			return ERR_CONFIG;
@@ -75,7 +75,7 @@ hsm_key_kind(struct hsm_key *k, char *why, size_t whylen)
 		k->field_len = ((size_t)k->bits + 7) / 8;
 		return 0;
 	}
-	hsm_why(why, whylen, "CA key: %s keys are not supported (RSA or EC)",
+	err_why(why, whylen, "CA key: %s keys are not supported (RSA or EC)",
 	    id == NID_undef ? "unknown" : OBJ_nid2sn(id));
 	return ERR_CONFIG;
 }
@@ -108,7 +108,7 @@ hsm_probe(struct hsm_key *k, bool binding, char *why, size_t whylen)
 
 	if (!EVP_Digest(HSM_PROBE_TEXT, sizeof(HSM_PROBE_TEXT) - 1, dgst,
 	    &dlen, md, NULL)) {
-		hsm_why(why, whylen, "digest failed");
+		err_why(why, whylen, "digest failed");
 		return ERR_INTERNAL;
 	}
 	r = hsm_sign_dgst(k, md, dgst, dlen, &sig, &siglen, why, whylen);
@@ -122,7 +122,7 @@ int
 hsm_key_probe(struct hsm_key *k, char *why, size_t whylen)
 {
 	if (k == NULL) {
-		hsm_why(why, whylen, "no key");
+		err_why(why, whylen, "no key");
 		return ERR_INVAL;
 	}
 	return hsm_probe(k, false, why, whylen);
@@ -135,13 +135,13 @@ hsm_key_find(struct hsm *h, const uint8_t *id, size_t id_len, EVP_PKEY *pub,
 	struct hsm_key *k;
 	int r;
 
-	hsm_why(why, whylen, "%s", "");
+	err_why(why, whylen, "%s", "");
 	if (out == NULL)
 		return ERR_INVAL;
 	*out = NULL;
 	if (h == NULL || id == NULL || pub == NULL || id_len == 0 ||
 	    id_len > HSM_KEY_ID_MAX) {
-		hsm_why(why, whylen, "a key needs an HSM, an id of 1..%d bytes "
+		err_why(why, whylen, "a key needs an HSM, an id of 1..%d bytes "
 		    "and a public key", HSM_KEY_ID_MAX);
 		return ERR_INVAL;
 	}
@@ -149,7 +149,7 @@ hsm_key_find(struct hsm *h, const uint8_t *id, size_t id_len, EVP_PKEY *pub,
 		return r;
 	if ((k = calloc(1, sizeof(*k))) == NULL || !EVP_PKEY_up_ref(pub)) {
 		free(k);
-		hsm_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		return ERR_NOMEM;
 	}
 	k->pub = pub;
@@ -163,7 +163,7 @@ hsm_key_find(struct hsm *h, const uint8_t *id, size_t id_len, EVP_PKEY *pub,
 	h->keys = k;
 	/* While the token is down, the next signature binds every key. */
 	if (h->up && (r = hsm_key_bind(k)) != 0) {
-		hsm_why(why, whylen, "token '%s', key %s: cannot make a "
+		err_why(why, whylen, "token '%s', key %s: cannot make a "
 		    "pkcs11-helper handle", h->label, k->id_hex);
 		goto fail;
 	}

@@ -21,17 +21,17 @@ hsm_pin_file_check(const char *file, const struct stat *st, char *why,
     size_t whylen)
 {
 	if (!S_ISREG(st->st_mode)) {
-		hsm_why(why, whylen, "PIN file %s: not a regular file", file);
+		err_why(why, whylen, "PIN file %s: not a regular file", file);
 		return ERR_CONFIG;
 	}
 	if ((st->st_mode & (S_IRWXG | S_IRWXO)) != 0) {
-		hsm_why(why, whylen, "PIN file %s: mode %04o gives group or "
+		err_why(why, whylen, "PIN file %s: mode %04o gives group or "
 		    "others access; it must be 0600 or stricter", file,
 		    (unsigned)(st->st_mode & 07777));
 		return ERR_CONFIG;
 	}
 	if (st->st_uid != geteuid()) {
-		hsm_why(why, whylen, "PIN file %s: owned by uid %lu, not by "
+		err_why(why, whylen, "PIN file %s: owned by uid %lu, not by "
 		    "this process's user (uid %lu)", file,
 		    (unsigned long)st->st_uid, (unsigned long)geteuid());
 		return ERR_CONFIG;
@@ -74,16 +74,16 @@ hsm_pin_text(const char *kind, const char *name, char *buf, size_t len,
 			len--;
 	}
 	if (len == 0) {
-		hsm_why(why, whylen, "%s %s: empty PIN", kind, name);
+		err_why(why, whylen, "%s %s: empty PIN", kind, name);
 		return ERR_CONFIG;
 	}
 	if (len > max) {
-		hsm_why(why, whylen, "%s %s: PIN longer than %zu bytes", kind,
+		err_why(why, whylen, "%s %s: PIN longer than %zu bytes", kind,
 		    name, max);
 		return ERR_CONFIG;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		hsm_why(why, whylen, "%s %s: PIN contains a NUL byte", kind,
+		err_why(why, whylen, "%s %s: PIN contains a NUL byte", kind,
 		    name);
 		return ERR_CONFIG;
 	}
@@ -101,12 +101,12 @@ hsm_pin_from_file(const char *file, char *pin, size_t cap, char *why,
 	int fd, r;
 
 	if ((fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY)) == -1) {
-		hsm_why(why, whylen, "PIN file %s: %s", file, strerror(errno));
+		err_why(why, whylen, "PIN file %s: %s", file, strerror(errno));
 		return ERR_CONFIG;
 	}
 	/* Check the file actually opened, whatever a symlink pointed at. */
 	if (fstat(fd, &st) == -1) {
-		hsm_why(why, whylen, "PIN file %s: %s", file, strerror(errno));
+		err_why(why, whylen, "PIN file %s: %s", file, strerror(errno));
 		close(fd);
 		return ERR_CONFIG;
 	}
@@ -117,10 +117,10 @@ hsm_pin_from_file(const char *file, char *pin, size_t cap, char *why,
 	r = hsm_pin_file_load(fd, buf, HSM_PIN_FILE_MAX + 1, &len);
 	close(fd);
 	if (r == -1) {
-		hsm_why(why, whylen, "PIN file %s: %s", file, strerror(errno));
+		err_why(why, whylen, "PIN file %s: %s", file, strerror(errno));
 		r = ERR_CONFIG;
 	} else if (len > HSM_PIN_FILE_MAX) {
-		hsm_why(why, whylen, "PIN file %s: longer than a PIN of %d "
+		err_why(why, whylen, "PIN file %s: longer than a PIN of %d "
 		    "bytes and a newline", file, HSM_PIN_MAX);
 		r = ERR_CONFIG;
 	} else if ((r = hsm_pin_text("PIN file", file, buf, len, cap - 1,
@@ -140,12 +140,12 @@ hsm_pin_from_env(const char *name, char *pin, size_t cap, char *why,
 	int r;
 
 	if (v == NULL) {
-		hsm_why(why, whylen, "PIN variable %s is not set", name);
+		err_why(why, whylen, "PIN variable %s is not set", name);
 		return ERR_CONFIG;
 	}
 	len = strlen(v);
 	if (len > HSM_PIN_FILE_MAX) {
-		hsm_why(why, whylen, "PIN variable %s: PIN longer than %zu "
+		err_why(why, whylen, "PIN variable %s: PIN longer than %zu "
 		    "bytes", name, cap - 1);
 		return ERR_CONFIG;
 	}
@@ -167,7 +167,7 @@ hsm_pin_read(const char *file, const char *env, char *pin, size_t cap,
     char *why, size_t whylen)
 {
 	if (cap < 2) {
-		hsm_why(why, whylen, "no room for a PIN");
+		err_why(why, whylen, "no room for a PIN");
 		return ERR_INVAL;
 	}
 	pin[0] = '\0';
@@ -177,6 +177,6 @@ hsm_pin_read(const char *file, const char *env, char *pin, size_t cap,
 		return hsm_pin_from_file(file, pin, cap, why, whylen);
 	if (env != NULL)
 		return hsm_pin_from_env(env, pin, cap, why, whylen);
-	hsm_why(why, whylen, "no PIN source");
+	err_why(why, whylen, "no PIN source");
 	return ERR_INVAL;
 }

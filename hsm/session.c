@@ -29,17 +29,6 @@
  */
 static bool hsm_open_now;
 
-void
-hsm_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* "CKR_DEVICE_REMOVED", or the number for codes pkcs11-helper does not name. */
 static const char *
@@ -103,22 +92,22 @@ hsm_rv_error(struct hsm *h, CK_RV rv, const char *what, char *why,
 	if (rv == CKR_CANCEL && h->hook_err != 0) {
 		r = h->hook_err;
 		h->hook_err = 0;
-		hsm_why(why, whylen, "%s: %s", what, h->hook_why);
+		err_why(why, whylen, "%s: %s", what, h->hook_why);
 		return r;
 	}
 	if (hsm_rv_pin(rv)) {
 		h->pin_refused = true;
-		hsm_why(why, whylen, "%s: %s: PIN refused; it is not tried "
+		err_why(why, whylen, "%s: %s: PIN refused; it is not tried "
 		    "again until the HSM is opened anew", what,
 		    hsm_ckr_name(rv, name, sizeof(name)));
 		return ERR_PIN;
 	}
 	if (rv == CKR_CANCEL && h->logins_left == 0) {
-		hsm_why(why, whylen, "%s: the token failed again after its "
+		err_why(why, whylen, "%s: the token failed again after its "
 		    "session was re-opened; giving up this call", what);
 		return ERR_HSM;
 	}
-	hsm_why(why, whylen, "%s: %s", what, hsm_ckr_name(rv, name,
+	err_why(why, whylen, "%s: %s", what, hsm_ckr_name(rv, name,
 	    sizeof(name)));
 	return rv == CKR_HOST_MEMORY ? ERR_NOMEM : ERR_HSM;
 }
@@ -176,7 +165,7 @@ hsm_pin_hook(void *const global, void *const user,
 	if (len >= pin_max) {
 		OPENSSL_cleanse(buf, sizeof(buf));
 		h->hook_err = ERR_CONFIG;
-		hsm_why(h->hook_why, sizeof(h->hook_why), "PIN longer than "
+		err_why(h->hook_why, sizeof(h->hook_why), "PIN longer than "
 		    "pkcs11-helper accepts (%zu bytes)", pin_max - 1);
 		return FALSE;
 	}
@@ -209,7 +198,7 @@ hsm_configure(struct hsm *h, char *why, size_t whylen)
 	if (rv == CKR_OK)
 		rv = pkcs11h_setForkMode(FALSE);
 	if (rv != CKR_OK) {
-		hsm_why(why, whylen, "pkcs11-helper: configure: %s",
+		err_why(why, whylen, "pkcs11-helper: configure: %s",
 		    hsm_ckr_name(rv, name, sizeof(name)));
 		return ERR_HSM;
 	}
@@ -227,7 +216,7 @@ hsm_load_module(struct hsm *h, char *why, size_t whylen)
 	    PKCS11H_PRIVATEMODE_MASK_SIGN, PKCS11H_SLOTEVENT_METHOD_AUTO, 0,
 	    FALSE);
 	if (rv != CKR_OK) {
-		hsm_why(why, whylen, "PKCS#11 module %s: cannot load or "
+		err_why(why, whylen, "PKCS#11 module %s: cannot load or "
 		    "initialise it: %s", h->module, hsm_ckr_name(rv, name,
 		    sizeof(name)));
 		return rv == CKR_HOST_MEMORY ? ERR_NOMEM : ERR_HSM;
@@ -260,7 +249,7 @@ hsm_token_find(struct hsm *h, char *why, size_t whylen)
 
 	rv = pkcs11h_token_enumTokenIds(PKCS11H_ENUM_METHOD_RELOAD, &list);
 	if (rv != CKR_OK) {
-		hsm_why(why, whylen, "PKCS#11 module %s: list tokens: %s",
+		err_why(why, whylen, "PKCS#11 module %s: list tokens: %s",
 		    h->module, hsm_ckr_name(rv, name, sizeof(name)));
 		return ERR_HSM;
 	}
@@ -273,18 +262,18 @@ hsm_token_find(struct hsm *h, char *why, size_t whylen)
 			found = e->token_id;
 	}
 	if (n == 0) {
-		hsm_why(why, whylen, "no token labelled '%s' in %s (%s%s)",
+		err_why(why, whylen, "no token labelled '%s' in %s (%s%s)",
 		    h->label, h->module, seen[0] != '\0' ? "tokens: " :
 		    "no labelled token present", seen);
 		/* Later, a missing token is the HSM failing, not a lookup. */
 		r = h->opened ? ERR_HSM : ERR_NOT_FOUND;
 	} else if (n > 1) {
-		hsm_why(why, whylen, "%zu tokens are labelled '%s' in %s; "
+		err_why(why, whylen, "%zu tokens are labelled '%s' in %s; "
 		    "the label must name one token", n, h->label, h->module);
 		r = ERR_HSM;
 	} else if (pkcs11h_token_duplicateTokenId(&h->token, found) !=
 	    CKR_OK) {
-		hsm_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		r = ERR_NOMEM;
 	}
 	pkcs11h_token_freeTokenIdList(list);
@@ -300,12 +289,12 @@ hsm_login(struct hsm *h, char *why, size_t whylen)
 	int r;
 
 	if (h->pin_refused) {
-		hsm_why(why, whylen, "token '%s': a PIN was refused earlier; "
+		err_why(why, whylen, "token '%s': a PIN was refused earlier; "
 		    "it is not tried again", h->label);
 		return ERR_PIN;
 	}
 	if (h->logins_left == 0) {
-		hsm_why(why, whylen, "token '%s': needs a new login, but this "
+		err_why(why, whylen, "token '%s': needs a new login, but this "
 		    "call already logged in once", h->label);
 		return ERR_HSM;
 	}
@@ -333,7 +322,7 @@ hsm_start(struct hsm *h, char *why, size_t whylen)
 	int r;
 
 	if ((rv = pkcs11h_initialize()) != CKR_OK) {
-		hsm_why(why, whylen, "pkcs11-helper: initialise: %s",
+		err_why(why, whylen, "pkcs11-helper: initialise: %s",
 		    hsm_ckr_name(rv, name, sizeof(name)));
 		return rv == CKR_HOST_MEMORY ? ERR_NOMEM : ERR_HSM;
 	}
@@ -379,7 +368,7 @@ hsm_reinit(struct hsm *h, char *why, size_t whylen)
 		return r;
 	for (k = h->keys; k != NULL; k = k->next) {
 		if ((r = hsm_key_bind(k)) != 0) {
-			hsm_why(why, whylen, "token '%s': bind key %s again",
+			err_why(why, whylen, "token '%s': bind key %s again",
 			    h->label, k->id_hex);
 			return r;
 		}
@@ -395,22 +384,22 @@ hsm_params_check(const struct hsm_params *p, char *why, size_t whylen)
 	size_t len;
 
 	if (p == NULL || p->token == NULL) {
-		hsm_why(why, whylen, "no token label given");
+		err_why(why, whylen, "no token label given");
 		return ERR_INVAL;
 	}
 	len = strlen(p->token);
 	if (len == 0 || len > HSM_LABEL_MAX) {
-		hsm_why(why, whylen, "token label must be 1..%d bytes",
+		err_why(why, whylen, "token label must be 1..%d bytes",
 		    HSM_LABEL_MAX);
 		return ERR_INVAL;
 	}
 	if ((p->pin_file == NULL) == (p->pin_env == NULL)) {
-		hsm_why(why, whylen, "exactly one of a PIN file and a PIN "
+		err_why(why, whylen, "exactly one of a PIN file and a PIN "
 		    "environment variable must be given");
 		return ERR_INVAL;
 	}
 	if (p->module != NULL && stat(p->module, &st) == -1) {
-		hsm_why(why, whylen, "PKCS#11 module %s: %s", p->module,
+		err_why(why, whylen, "PKCS#11 module %s: %s", p->module,
 		    strerror(errno));
 		return ERR_CONFIG;
 	}
@@ -461,20 +450,20 @@ hsm_open(const struct hsm_params *p, struct hsm **out, char *why,
 	struct hsm *h;
 	int r;
 
-	hsm_why(why, whylen, "%s", "");
+	err_why(why, whylen, "%s", "");
 	if (out == NULL)
 		return ERR_INVAL;
 	*out = NULL;
 	if ((r = hsm_params_check(p, why, whylen)) != 0)
 		return r;
 	if (hsm_open_now) {
-		hsm_why(why, whylen, "an HSM is already open in this process");
+		err_why(why, whylen, "an HSM is already open in this process");
 		return ERR_INVAL;
 	}
 	if ((r = hsm_pin_check(p, why, whylen)) != 0)
 		return r;
 	if ((h = hsm_new(p)) == NULL) {
-		hsm_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		return ERR_NOMEM;
 	}
 	hsm_open_now = true;
@@ -529,17 +518,17 @@ int
 hsm_usable(const struct hsm *h, char *why, size_t whylen)
 {
 	if (h == NULL) {
-		hsm_why(why, whylen, "the key's HSM was closed");
+		err_why(why, whylen, "the key's HSM was closed");
 		return ERR_INVAL;
 	}
 	if (h->pid != getpid()) {
-		hsm_why(why, whylen, "the HSM was opened in process %ld: "
+		err_why(why, whylen, "the HSM was opened in process %ld: "
 		    "PKCS#11 does not survive fork(); open it in the process "
 		    "that signs", (long)h->pid);
 		return ERR_INVAL;
 	}
 	if (h->pin_refused) {
-		hsm_why(why, whylen, "token '%s': a PIN was refused earlier; "
+		err_why(why, whylen, "token '%s': a PIN was refused earlier; "
 		    "it is not tried again until the HSM is opened anew",
 		    h->label);
 		return ERR_PIN;
@@ -619,13 +608,13 @@ hsm_sign_error(struct hsm_key *k, CK_RV rv, char *why, size_t whylen)
 
 	/* pkcs11-helper's word for "no private key with this CKA_ID". */
 	if (rv == CKR_FUNCTION_REJECTED) {
-		hsm_why(why, whylen, "token '%s' has no private key with "
+		err_why(why, whylen, "token '%s' has no private key with "
 		    "CKA_ID %s%s", h->label, k->id_hex, k->found ?
 		    " any more" : "");
 		return k->found ? ERR_HSM : ERR_NOT_FOUND;
 	}
 	if (rv == CKR_BUFFER_TOO_SMALL) {
-		hsm_why(why, whylen, "token '%s', key %s: signature longer "
+		err_why(why, whylen, "token '%s', key %s: signature longer "
 		    "than %d bytes", h->label, k->id_hex, HSM_SIG_MAX);
 		return ERR_HSM;
 	}

@@ -92,7 +92,7 @@ hsm_sig_encode(const struct hsm_key *k, const uint8_t *raw, size_t rawlen,
 	    2 * k->field_len;
 	/* Another size of key than the public key's: the wrong key. */
 	if (rawlen != want) {
-		hsm_why(why, whylen, "token '%s', key %s: the token returned a "
+		err_why(why, whylen, "token '%s', key %s: the token returned a "
 		    "signature of %zu bytes, not %zu as the CA public key "
 		    "needs", k->h->label, k->id_hex, rawlen, want);
 		return HSM_MISMATCH;
@@ -142,7 +142,7 @@ hsm_sign_dgst(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
 	CK_MECHANISM_TYPE mech = CKM_ECDSA;
 	int nid, r;
 
-	hsm_why(why, whylen, "%s", "");
+	err_why(why, whylen, "%s", "");
 	if (sig == NULL || siglen == NULL)
 		return ERR_INVAL;
 	*sig = NULL;
@@ -153,7 +153,7 @@ hsm_sign_dgst(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
 		md = hsm_key_default_md(k);
 	if (hsm_md_check(md, &nid) != 0 ||
 	    dlen != (size_t)EVP_MD_get_size(md)) {
-		hsm_why(why, whylen, "the digest must be SHA-256, SHA-384 or "
+		err_why(why, whylen, "the digest must be SHA-256, SHA-384 or "
 		    "SHA-512, and of its length");
 		return ERR_INVAL;
 	}
@@ -177,7 +177,7 @@ hsm_sign_dgst(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
 	if (!hsm_verify_digest(k, md, dgst, dlen, out, outlen)) {
 		free(out);
 		k->h->stats.failures++;
-		hsm_why(why, whylen, "token '%s', key %s: the signature does "
+		err_why(why, whylen, "token '%s', key %s: the signature does "
 		    "not verify with the CA public key", k->h->label,
 		    k->id_hex);
 		return HSM_MISMATCH;
@@ -210,18 +210,18 @@ hsm_sign(struct hsm_key *k, const EVP_MD *md, const uint8_t *msg, size_t len,
 	if (siglen != NULL)
 		*siglen = 0;
 	if (k == NULL || (msg == NULL && len > 0)) {
-		hsm_why(why, whylen, "no key or no message");
+		err_why(why, whylen, "no key or no message");
 		return ERR_INVAL;
 	}
 	if (md == NULL)
 		md = hsm_key_default_md(k);
 	if (hsm_md_check(md, NULL) != 0) {
-		hsm_why(why, whylen, "the digest must be SHA-256, SHA-384 or "
+		err_why(why, whylen, "the digest must be SHA-256, SHA-384 or "
 		    "SHA-512");
 		return ERR_INVAL;
 	}
 	if (!EVP_Digest(msg, len, dgst, &dlen, md, NULL)) {
-		hsm_why(why, whylen, "digest failed");
+		err_why(why, whylen, "digest failed");
 		return ERR_INTERNAL;
 	}
 	return hsm_sign_digest(k, md, dgst, dlen, sig, siglen, why, whylen);

@@ -75,7 +75,7 @@ hsm_sign_tbs(struct hsm_key *k, const EVP_MD *md, const X509_ALGOR *alg,
 	int r;
 
 	if (tbslen > HSM_TBS_MAX) {
-		hsm_why(why, whylen, "to-be-signed part of %zu bytes exceeds "
+		err_why(why, whylen, "to-be-signed part of %zu bytes exceeds "
 		    "%u bytes", tbslen, HSM_TBS_MAX);
 		return ERR_INVAL;
 	}
@@ -83,7 +83,7 @@ hsm_sign_tbs(struct hsm_key *k, const EVP_MD *md, const X509_ALGOR *alg,
 	    whylen)) != 0)
 		return r;
 	if ((r = hsm_envelope(tbs, tbslen, alg, sig, siglen, d)) != 0)
-		hsm_why(why, whylen, "cannot assemble the signed structure");
+		err_why(why, whylen, "cannot assemble the signed structure");
 	free(sig);
 	return r;
 }
@@ -93,15 +93,15 @@ static int
 hsm_sign_begin(struct hsm_key *k, const void *tbs, const EVP_MD **md,
     X509_ALGOR **alg, char *why, size_t whylen)
 {
-	hsm_why(why, whylen, "%s", "");
+	err_why(why, whylen, "%s", "");
 	if (k == NULL || tbs == NULL) {
-		hsm_why(why, whylen, "no key or nothing to sign");
+		err_why(why, whylen, "no key or nothing to sign");
 		return ERR_INVAL;
 	}
 	if (*md == NULL)
 		*md = hsm_key_default_md(k);
 	if (hsm_sig_alg(k, *md, alg) != 0) {
-		hsm_why(why, whylen, "the digest must be SHA-256, SHA-384 or "
+		err_why(why, whylen, "the digest must be SHA-256, SHA-384 or "
 		    "SHA-512");
 		return ERR_INVAL;
 	}
@@ -133,7 +133,7 @@ hsm_sign_x509(struct hsm_key *k, X509 *tbs, const EVP_MD *md, X509 **out,
 		goto out;
 	}
 	if ((len = i2d_re_X509_tbs(tbs, &der)) <= 0) {
-		hsm_why(why, whylen, "certificate: cannot encode the "
+		err_why(why, whylen, "certificate: cannot encode the "
 		    "to-be-signed part (a field is missing?)");
 		r = ERR_INVAL;
 		goto out;
@@ -144,13 +144,13 @@ hsm_sign_x509(struct hsm_key *k, X509 *tbs, const EVP_MD *md, X509 **out,
 	p = d.buf;
 	if ((x = d2i_X509(NULL, &p, (long)d.len)) == NULL ||
 	    p != d.buf + d.len) {
-		hsm_why(why, whylen, "certificate: the signed result does not "
+		err_why(why, whylen, "certificate: the signed result does not "
 		    "parse");
 		r = ERR_INTERNAL;
 		goto out;
 	}
 	if (X509_verify(x, k->pub) != 1) {
-		hsm_why(why, whylen, "certificate: the signed result does not "
+		err_why(why, whylen, "certificate: the signed result does not "
 		    "verify with the CA public key");
 		r = ERR_HSM;
 		goto out;
@@ -221,18 +221,18 @@ hsm_crl_tbs(X509_CRL *crl, const X509_ALGOR *alg, struct hsm_der *d,
 	int r;
 
 	if (version != X509_CRL_VERSION_1 && version != X509_CRL_VERSION_2) {
-		hsm_why(why, whylen, "CRL: version %ld is not 1 or 2",
+		err_why(why, whylen, "CRL: version %ld is not 1 or 2",
 		    version + 1);
 		return ERR_INVAL;
 	}
 	if (X509_CRL_get0_lastUpdate(crl) == NULL) {
-		hsm_why(why, whylen, "CRL: thisUpdate is missing");
+		err_why(why, whylen, "CRL: thisUpdate is missing");
 		return ERR_INVAL;
 	}
 	if (version == X509_CRL_VERSION_1 &&
 	    X509_CRL_get0_extensions(crl) != NULL &&
 	    sk_X509_EXTENSION_num(X509_CRL_get0_extensions(crl)) > 0) {
-		hsm_why(why, whylen, "CRL: extensions need version 2");
+		err_why(why, whylen, "CRL: extensions need version 2");
 		return ERR_INVAL;
 	}
 	if ((version == X509_CRL_VERSION_2 &&
@@ -247,7 +247,7 @@ hsm_crl_tbs(X509_CRL *crl, const X509_ALGOR *alg, struct hsm_der *d,
 	    (r = hsm_crl_revoked(crl, d)) != 0 ||
 	    (r = hsm_crl_extensions(crl, d)) != 0 ||
 	    (r = hsm_der_wrap(d, 0, HSM_TAG_SEQUENCE)) != 0) {
-		hsm_why(why, whylen, "CRL: cannot encode the to-be-signed "
+		err_why(why, whylen, "CRL: cannot encode the to-be-signed "
 		    "part (a field is missing or too large?)");
 		return r;
 	}
@@ -276,12 +276,12 @@ hsm_sign_crl(struct hsm_key *k, X509_CRL *tbs, const EVP_MD *md,
 	p = d.buf;
 	if ((crl = d2i_X509_CRL(NULL, &p, (long)d.len)) == NULL ||
 	    p != d.buf + d.len) {
-		hsm_why(why, whylen, "CRL: the signed result does not parse");
+		err_why(why, whylen, "CRL: the signed result does not parse");
 		r = ERR_INTERNAL;
 		goto out;
 	}
 	if (X509_CRL_verify(crl, k->pub) != 1) {
-		hsm_why(why, whylen, "CRL: the signed result does not verify "
+		err_why(why, whylen, "CRL: the signed result does not verify "
 		    "with the CA public key");
 		r = ERR_HSM;
 		goto out;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* Error codes: human descriptions and the mapping to and from the wire's error code strings. */
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/proto.h"
@@ -102,4 +104,16 @@ err_from_wire_code(const char *code, size_t len)
 			return wire_table[i].err;
 	}
 	return ERR_INTERNAL;
+}
+
+void
+err_why(char *why, size_t whylen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why == NULL || whylen == 0)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why, whylen, fmt, ap);
+	va_end(ap);
 }

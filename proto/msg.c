@@ -8,20 +8,7 @@
 
 #include "proto/proto.h"
 
-static void msg_why(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
 
-static void
-msg_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* ---- field getters ---------------------------------------------------- */
 
@@ -68,11 +55,11 @@ msg_lookup(const msgpack_object *map, const char *key, bool required,
 	int n = msg_find(map, key, val);
 
 	if (n < 0) {
-		msg_why(why, whylen, "duplicate field '%s'", key);
+		err_why(why, whylen, "duplicate field '%s'", key);
 		return ERR_BAD_REQUEST;
 	}
 	if (n == 0 && required) {
-		msg_why(why, whylen, "missing field '%s'", key);
+		err_why(why, whylen, "missing field '%s'", key);
 		return ERR_BAD_REQUEST;
 	}
 	return n;
@@ -89,7 +76,7 @@ msg_get_uint(const msgpack_object *map, const char *key, bool required,
 		return rc;
 	if (o->type != MSGPACK_OBJECT_POSITIVE_INTEGER ||
 	    o->via.u64 < min || o->via.u64 > max) {
-		msg_why(why, whylen, "field '%s' must be an unsigned integer "
+		err_why(why, whylen, "field '%s' must be an unsigned integer "
 		    "%llu..%llu", key, (unsigned long long)min,
 		    (unsigned long long)max);
 		return ERR_BAD_REQUEST;
@@ -116,7 +103,7 @@ msg_get_int(const msgpack_object *map, const char *key, bool required,
 		*out = (int64_t)o->via.u64;
 		return 1;
 	}
-	msg_why(why, whylen, "field '%s' must be a signed 64-bit integer", key);
+	err_why(why, whylen, "field '%s' must be a signed 64-bit integer", key);
 	return ERR_BAD_REQUEST;
 }
 
@@ -130,7 +117,7 @@ msg_get_bool(const msgpack_object *map, const char *key, bool required,
 	if ((rc = msg_lookup(map, key, required, &o, why, whylen)) != 1)
 		return rc;
 	if (o->type != MSGPACK_OBJECT_BOOLEAN) {
-		msg_why(why, whylen, "field '%s' must be a boolean", key);
+		err_why(why, whylen, "field '%s' must be a boolean", key);
 		return ERR_BAD_REQUEST;
 	}
 	*out = o->via.boolean;
@@ -147,21 +134,21 @@ msg_get_str(const msgpack_object *map, const char *key, bool required,
 	if ((rc = msg_lookup(map, key, required, &o, why, whylen)) != 1)
 		return rc;
 	if (o->type != MSGPACK_OBJECT_STR) {
-		msg_why(why, whylen, "field '%s' must be a string", key);
+		err_why(why, whylen, "field '%s' must be a string", key);
 		return ERR_BAD_REQUEST;
 	}
 	if (o->via.str.size > max) {
-		msg_why(why, whylen, "field '%s' must be at most %zu bytes",
+		err_why(why, whylen, "field '%s' must be at most %zu bytes",
 		    key, max);
 		return ERR_BAD_REQUEST;
 	}
 	if (o->via.str.size > 0 &&
 	    memchr(o->via.str.ptr, '\0', o->via.str.size) != NULL) {
-		msg_why(why, whylen, "field '%s' must not contain NUL bytes", key);
+		err_why(why, whylen, "field '%s' must not contain NUL bytes", key);
 		return ERR_BAD_REQUEST;
 	}
 	if (!msg_utf8_valid(o->via.str.ptr, o->via.str.size)) {
-		msg_why(why, whylen, "field '%s' must be valid UTF-8", key);
+		err_why(why, whylen, "field '%s' must be valid UTF-8", key);
 		return ERR_BAD_REQUEST;
 	}
 	/* msgpack-c leaves the pointer of an empty string NULL. */
@@ -180,12 +167,12 @@ msg_get_bin(const msgpack_object *map, const char *key, bool required,
 	if ((rc = msg_lookup(map, key, required, &o, why, whylen)) != 1)
 		return rc;
 	if (o->type != MSGPACK_OBJECT_BIN) {
-		msg_why(why, whylen, "field '%s' must be binary (msgpack bin)",
+		err_why(why, whylen, "field '%s' must be binary (msgpack bin)",
 		    key);
 		return ERR_BAD_REQUEST;
 	}
 	if (o->via.bin.size > max) {
-		msg_why(why, whylen, "field '%s' must be at most %zu bytes",
+		err_why(why, whylen, "field '%s' must be at most %zu bytes",
 		    key, max);
 		return ERR_BAD_REQUEST;
 	}
@@ -205,11 +192,11 @@ msg_get_array(const msgpack_object *map, const char *key, bool required,
 	if ((rc = msg_lookup(map, key, required, &o, why, whylen)) != 1)
 		return rc;
 	if (o->type != MSGPACK_OBJECT_ARRAY) {
-		msg_why(why, whylen, "field '%s' must be an array", key);
+		err_why(why, whylen, "field '%s' must be an array", key);
 		return ERR_BAD_REQUEST;
 	}
 	if (o->via.array.size > max) {
-		msg_why(why, whylen, "field '%s' must have at most %zu elements",
+		err_why(why, whylen, "field '%s' must have at most %zu elements",
 		    key, max);
 		return ERR_BAD_REQUEST;
 	}
@@ -227,7 +214,7 @@ msg_get_map(const msgpack_object *map, const char *key, bool required,
 	if ((rc = msg_lookup(map, key, required, &o, why, whylen)) != 1)
 		return rc;
 	if (o->type != MSGPACK_OBJECT_MAP) {
-		msg_why(why, whylen, "field '%s' must be a map", key);
+		err_why(why, whylen, "field '%s' must be a map", key);
 		return ERR_BAD_REQUEST;
 	}
 	*out = o;
@@ -272,7 +259,7 @@ msg_unpack(const uint8_t *buf, size_t len, struct msg *m, char *why,
 	if ((rc = msg_check(buf, len, why, whylen)) != 0)
 		return rc;
 	if ((m->raw = malloc(len)) == NULL) {
-		msg_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		return ERR_NOMEM;
 	}
 	memcpy(m->raw, buf, len);
@@ -280,12 +267,12 @@ msg_unpack(const uint8_t *buf, size_t len, struct msg *m, char *why,
 	m->unpacked = true;
 	r = msgpack_unpack_next(&m->up, (const char *)m->raw, len, &off);
 	if (r == MSGPACK_UNPACK_NOMEM_ERROR) {
-		msg_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		return ERR_NOMEM;
 	}
 	if (r != MSGPACK_UNPACK_SUCCESS || off != len) {
 		/* msg_check should have caught this: treat it as malformed. */
-		msg_why(why, whylen, "msgpack payload rejected by the unpacker");
+		err_why(why, whylen, "msgpack payload rejected by the unpacker");
 		return ERR_DECODE;
 	}
 	return 0;
@@ -312,10 +299,10 @@ static void
 msg_why_dup(const msgpack_object *key, char *why, size_t whylen)
 {
 	if (msg_name_valid(key->via.str.ptr, key->via.str.size, MSG_CMD_MAX))
-		msg_why(why, whylen, "duplicate field '%.*s'",
+		err_why(why, whylen, "duplicate field '%.*s'",
 		    (int)key->via.str.size, key->via.str.ptr);
 	else
-		msg_why(why, whylen, "duplicate key in message");
+		err_why(why, whylen, "duplicate key in message");
 }
 
 /* The envelope: a map of at most MSG_ENVELOPE_KEYS_MAX unique string keys. */
@@ -326,13 +313,13 @@ msg_envelope_keys(const msgpack_object *root, char *why, size_t whylen)
 	uint32_t i, j, n = root->via.map.size;
 
 	if (n > MSG_ENVELOPE_KEYS_MAX) {
-		msg_why(why, whylen, "message has %u keys, at most %d allowed",
+		err_why(why, whylen, "message has %u keys, at most %d allowed",
 		    (unsigned)n, MSG_ENVELOPE_KEYS_MAX);
 		return ERR_BAD_REQUEST;
 	}
 	for (i = 0; i < n; i++) {
 		if (kv[i].key.type != MSGPACK_OBJECT_STR) {
-			msg_why(why, whylen, "message keys must be strings");
+			err_why(why, whylen, "message keys must be strings");
 			return ERR_BAD_REQUEST;
 		}
 		for (j = 0; j < i; j++) {
@@ -360,17 +347,17 @@ msg_version(const msgpack_object *root, char *why, size_t whylen)
 	if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
 		if (v->via.u64 == MSG_VERSION)
 			return 0;
-		msg_why(why, whylen, "protocol version %llu is not supported "
+		err_why(why, whylen, "protocol version %llu is not supported "
 		    "(this end speaks %d)", (unsigned long long)v->via.u64,
 		    MSG_VERSION);
 		return ERR_UNSUPPORTED_VERSION;
 	}
 	if (v->type == MSGPACK_OBJECT_NEGATIVE_INTEGER) {
-		msg_why(why, whylen, "protocol version %lld is not supported "
+		err_why(why, whylen, "protocol version %lld is not supported "
 		    "(this end speaks %d)", (long long)v->via.i64, MSG_VERSION);
 		return ERR_UNSUPPORTED_VERSION;
 	}
-	msg_why(why, whylen, "field 'v' must be a positive integer");
+	err_why(why, whylen, "field 'v' must be a positive integer");
 	return ERR_BAD_REQUEST;
 }
 
@@ -396,7 +383,7 @@ msg_decode_common(const uint8_t *buf, size_t len, struct msg *m,
 		return rc;
 	root = &m->up.data;
 	if (root->type != MSGPACK_OBJECT_MAP) {
-		msg_why(why, whylen, "message must be a msgpack map");
+		err_why(why, whylen, "message must be a msgpack map");
 		return ERR_BAD_REQUEST;
 	}
 	if (msg_get_uint(root, "id", false, min_id, UINT32_MAX, &id,
@@ -426,7 +413,7 @@ msg_decode_request(const uint8_t *buf, size_t len, struct msg *m,
 	    why, whylen)) < 0)
 		return rc;
 	if (!msg_name_valid(cmd, cmd_len, MSG_CMD_MAX)) {
-		msg_why(why, whylen, "field 'cmd' must be 1..%d characters of "
+		err_why(why, whylen, "field 'cmd' must be 1..%d characters of "
 		    "a-z, 0-9 and _", MSG_CMD_MAX);
 		return ERR_BAD_REQUEST;
 	}
@@ -450,7 +437,7 @@ msg_decode_error(struct msg *m, const msgpack_object *err, char *why,
 	    why, whylen)) < 0)
 		return rc;
 	if (!msg_name_valid(code, code_len, MSG_CMD_MAX)) {
-		msg_why(why, whylen, "field 'code' must be 1..%d characters of "
+		err_why(why, whylen, "field 'code' must be 1..%d characters of "
 		    "a-z, 0-9 and _", MSG_CMD_MAX);
 		return ERR_BAD_REQUEST;
 	}

@@ -15,20 +15,7 @@ struct msg_head {
 	const char *what;
 };
 
-static void msg_check_why(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
 
-static void
-msg_check_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 static uint64_t
 msg_be(const uint8_t *p, size_t n)
@@ -148,18 +135,18 @@ msg_check_step(const uint8_t *buf, size_t len, size_t *pos,
 	int rc;
 
 	if (at == len) {
-		msg_check_why(why, whylen, "msgpack data ends early "
+		err_why(why, whylen, "msgpack data ends early "
 		    "(offset %zu)", at);
 		return ERR_DECODE;
 	}
 	if ((rc = msg_head(buf + at, len - at, h)) != 0) {
-		msg_check_why(why, whylen, rc == -1 ?
+		err_why(why, whylen, rc == -1 ?
 		    "invalid msgpack byte 0xc1 at offset %zu" :
 		    "msgpack header cut short at offset %zu", at);
 		return ERR_DECODE;
 	}
 	if (h->body > len - at - h->hdr) {
-		msg_check_why(why, whylen, "msgpack %s of %llu bytes at offset "
+		err_why(why, whylen, "msgpack %s of %llu bytes at offset "
 		    "%zu exceeds the %zu bytes left", h->what,
 		    (unsigned long long)h->body, at, len - at - h->hdr);
 		return ERR_DECODE;
@@ -184,7 +171,7 @@ msg_check(const uint8_t *buf, size_t len, char *why, size_t whylen)
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if (buf == NULL || len == 0) {
-		msg_check_why(why, whylen, "empty payload");
+		err_why(why, whylen, "empty payload");
 		return ERR_DECODE;
 	}
 	due[0] = 1;
@@ -200,12 +187,12 @@ msg_check(const uint8_t *buf, size_t len, char *why, size_t whylen)
 		if (!h.container)
 			continue;
 		if (depth == MSG_DEPTH_MAX) {
-			msg_check_why(why, whylen, "msgpack nesting deeper than "
+			err_why(why, whylen, "msgpack nesting deeper than "
 			    "%d at offset %zu", MSG_DEPTH_MAX, pos - h.hdr);
 			return ERR_DECODE;
 		}
 		if (pending + h.items > len - pos) {
-			msg_check_why(why, whylen, "msgpack %s of %llu items at "
+			err_why(why, whylen, "msgpack %s of %llu items at "
 			    "offset %zu exceeds the %zu bytes left (%llu more "
 			    "items due)", h.what, (unsigned long long)h.items,
 			    pos - h.hdr, len - pos, (unsigned long long)pending);
@@ -215,7 +202,7 @@ msg_check(const uint8_t *buf, size_t len, char *why, size_t whylen)
 		due[++depth] = h.items;
 	}
 	if (pos != len) {
-		msg_check_why(why, whylen, "%zu trailing bytes after the msgpack "
+		err_why(why, whylen, "%zu trailing bytes after the msgpack "
 		    "object (offset %zu)", len - pos, pos);
 		return ERR_DECODE;
 	}

@@ -55,6 +55,14 @@ const char *err_wire_code(int err);
 int err_from_wire_code(const char *code, size_t len);
 
 /*
+ * Write a printf-formatted reason into why (whylen bytes, truncated); a NULL
+ * why or a zero whylen is allowed and writes nothing. Every library function
+ * that explains its errors does so through this.
+ */
+void err_why(char *why, size_t whylen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/*
  * COBS (Consistent Overhead Byte Stuffing). The encoding of len bytes never
  * contains 0x00 and is at most COBS_ENCODED_MAX(len) bytes long.
  */

@@ -73,7 +73,7 @@ cert_ku_bits(const struct conf_profile *p, int key_type, unsigned *bits,
 			if (strcmp(p->key_usage.v[i], ku_names[j].name) == 0)
 				break;
 		if (j == N_KU) {
-			cert_why(why, whylen, "profile '%s': unknown key usage '%s'",
+			err_why(why, whylen, "profile '%s': unknown key usage '%s'",
 			    p->name, p->key_usage.v[i]);
 			return ERR_CONFIG;
 		}
@@ -85,7 +85,7 @@ cert_ku_bits(const struct conf_profile *p, int key_type, unsigned *bits,
 	else
 		*bits &= ~CERT_KU_RSA_ONLY;
 	if (p->key_usage.n > 0 && *bits == 0) {
-		cert_why(why, whylen, "profile '%s' has no key usage for an %s key",
+		err_why(why, whylen, "profile '%s' has no key usage for an %s key",
 		    p->name, key_type == EVP_PKEY_RSA ? "RSA" : "EC");
 		return ERR_POLICY;
 	}
@@ -255,7 +255,7 @@ add_ext_key_usage(X509 *x, const struct conf_profile *p, char *why,
 		return ERR_NOMEM;
 	for (i = 0; i < p->ext_key_usage.n && rc == 0; i++) {
 		if ((rc = cert_eku_obj(p->ext_key_usage.v[i], &obj)) != 0) {
-			cert_why(why, whylen, "profile '%s': unknown extended key "
+			err_why(why, whylen, "profile '%s': unknown extended key "
 			    "usage '%s'", p->name, p->ext_key_usage.v[i]);
 		} else if (!sk_ASN1_OBJECT_push(eku, obj)) {
 			ASN1_OBJECT_free(obj);
@@ -420,7 +420,7 @@ add_policies(X509 *x, const struct conf_profile *p, char *why, size_t whylen)
 		return ERR_NOMEM;
 	for (i = 0; i < p->policies.n && rc == 0; i++) {
 		if ((oid = OBJ_txt2obj(p->policies.v[i], 1)) == NULL) {
-			cert_why(why, whylen, "profile '%s': policy '%s' is not a "
+			err_why(why, whylen, "profile '%s': policy '%s' is not a "
 			    "dotted OID", p->name, p->policies.v[i]);
 			rc = ERR_CONFIG;
 		} else if ((pi = POLICYINFO_new()) == NULL) {
@@ -504,18 +504,18 @@ build_base(X509 *x, const struct cert_issuer *iss, X509_REQ *csr,
 	    !X509_set_issuer_name(x, X509_get_subject_name(iss->cert)))
 		return ERR_NOMEM;
 	if ((rc = set_serial(x, serial)) != 0) {
-		cert_why(msg, msglen, "serial number is malformed");
+		err_why(msg, msglen, "serial number is malformed");
 		return rc;
 	}
 	if ((rc = set_validity(x, not_before, not_after)) != 0) {
-		cert_why(msg, msglen, "validity %lld..%lld is malformed",
+		err_why(msg, msglen, "validity %lld..%lld is malformed",
 		    (long long)not_before, (long long)not_after);
 		return rc;
 	}
 	if ((rc = set_subject(x, names)) != 0)
 		return rc;
 	if ((pkey = X509_REQ_get0_pubkey(csr)) == NULL) {
-		cert_why(msg, msglen, "CSR public key cannot be decoded");
+		err_why(msg, msglen, "CSR public key cannot be decoded");
 		return ERR_BAD_REQUEST;
 	}
 	if (!X509_set_pubkey(x, pkey))
@@ -537,7 +537,7 @@ build_exts(X509 *x, const struct conf_profile *p, const struct cert_issuer *iss,
 		return rc;
 	if ((rc = add_crl_dp(x, p, iss)) != 0 || (rc = add_aia(x, p, iss)) != 0) {
 		if (rc == ERR_CONFIG)
-			cert_why(msg, msglen, "profile '%s': a URI is longer than "
+			err_why(msg, msglen, "profile '%s': a URI is longer than "
 			    "%d bytes", p->name, CERT_URI_MAX - 1);
 		return rc;
 	}
@@ -556,11 +556,11 @@ cert_build(const struct conf_profile *p, const struct cert_issuer *iss,
 	*out = NULL;
 	if (iss == NULL || iss->cert == NULL || iss->conf == NULL ||
 	    iss->ski_len == 0 || csr == NULL || names == NULL || serial == NULL) {
-		cert_why(why, whylen, "cert_build: missing argument");
+		err_why(why, whylen, "cert_build: missing argument");
 		return ERR_INVAL;
 	}
 	if ((x = X509_new()) == NULL) {
-		cert_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		return ERR_NOMEM;
 	}
 	if ((rc = build_base(x, iss, csr, names, serial, not_before, not_after,
@@ -573,7 +573,7 @@ cert_build(const struct conf_profile *p, const struct cert_issuer *iss,
 			snprintf(msg, sizeof(msg), "cannot build the certificate: "
 			    "%s", rc == ERR_NOMEM ? "out of memory" :
 			    "OpenSSL failed");
-		cert_why(why, whylen, "%s", msg);
+		err_why(why, whylen, "%s", msg);
 		return rc;
 	}
 	*out = x;

@@ -11,6 +11,7 @@
 #include <openssl/x509v3.h>
 
 #include "config/config.h"
+#include "proto/proto.h"
 #include "signer/signer.h"
 
 #define NAMES_QUOTE_MAX 96      /* buffer for a quoted value in a message */
@@ -68,8 +69,6 @@ struct cert_names {
 };
 
 /* names.c */
-void cert_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 const char *names_quote(const char *s, size_t len, char *buf, size_t buflen);
 const struct names_attr *names_attr_by_name(const char *s, size_t len);
 const struct names_attr *names_attr_by_nid(int nid);

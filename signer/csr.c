@@ -111,20 +111,20 @@ der_check(const uint8_t *der, size_t len, char *why, size_t whylen)
 	const char *err;
 
 	if ((err = der_header(der, len, &hdr, &clen)) != NULL) {
-		cert_why(why, whylen, "CSR is not DER: %s at byte 0", err);
+		err_why(why, whylen, "CSR is not DER: %s at byte 0", err);
 		return ERR_BAD_REQUEST;
 	}
 	if (hdr + clen != len) {
-		cert_why(why, whylen, "CSR is followed by %zu more byte(s)",
+		err_why(why, whylen, "CSR is followed by %zu more byte(s)",
 		    len - hdr - clen);
 		return ERR_BAD_REQUEST;
 	}
 	if (der[0] != (V_ASN1_SEQUENCE | V_ASN1_CONSTRUCTED)) {
-		cert_why(why, whylen, "CSR is not a DER SEQUENCE");
+		err_why(why, whylen, "CSR is not a DER SEQUENCE");
 		return ERR_BAD_REQUEST;
 	}
 	if ((err = der_walk(der, der, len, 0, &at)) != NULL) {
-		cert_why(why, whylen, "CSR is not DER: %s at byte %zu", err, at);
+		err_why(why, whylen, "CSR is not DER: %s at byte %zu", err, at);
 		return ERR_BAD_REQUEST;
 	}
 	return 0;
@@ -140,12 +140,12 @@ der_canonical(X509_REQ *req, const uint8_t *der, size_t len, char *why,
 
 	if (i2d_re_X509_REQ_tbs(req, NULL) <= 0 ||
 	    (n = i2d_X509_REQ(req, &buf)) <= 0) {
-		cert_why(why, whylen, "CSR cannot be re-encoded");
+		err_why(why, whylen, "CSR cannot be re-encoded");
 		return ERR_BAD_REQUEST;
 	}
 	if ((size_t)n != len || memcmp(buf, der, len) != 0) {
 		OPENSSL_free(buf);
-		cert_why(why, whylen, "CSR is not in canonical DER");
+		err_why(why, whylen, "CSR is not in canonical DER");
 		return ERR_BAD_REQUEST;
 	}
 	OPENSSL_free(buf);
@@ -163,23 +163,23 @@ csr_parse(const uint8_t *der, size_t len, X509_REQ **out, char *why,
 
 	*out = NULL;
 	if (der == NULL || len == 0) {
-		cert_why(why, whylen, "CSR is empty");
+		err_why(why, whylen, "CSR is empty");
 		return ERR_BAD_REQUEST;
 	}
 	if (len > CERT_CSR_MAX) {
-		cert_why(why, whylen, "CSR is larger than %d bytes", CERT_CSR_MAX);
+		err_why(why, whylen, "CSR is larger than %d bytes", CERT_CSR_MAX);
 		return ERR_BAD_REQUEST;
 	}
 	if ((rc = der_check(der, len, why, whylen)) != 0)
 		return rc;
 	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL ||
 	    p != der + len) {
-		cert_why(why, whylen, "CSR is not a PKCS#10 certification request");
+		err_why(why, whylen, "CSR is not a PKCS#10 certification request");
 		rc = ERR_BAD_REQUEST;
 		goto out;
 	}
 	if ((version = X509_REQ_get_version(req)) != X509_REQ_VERSION_1) {
-		cert_why(why, whylen, "CSR version %ld is not 0 (v1)", version);
+		err_why(why, whylen, "CSR version %ld is not 0 (v1)", version);
 		rc = ERR_BAD_REQUEST;
 		goto out;
 	}
@@ -217,36 +217,36 @@ check_rsa(EVP_PKEY *pkey, const struct conf_profile *p, const char *what,
 	int bits = EVP_PKEY_get_bits(pkey), rc = 0;
 
 	if (bits < 0 || (uint32_t)bits < min) {
-		cert_why(why, whylen, "%s RSA key of %d bits is shorter than the "
+		err_why(why, whylen, "%s RSA key of %d bits is shorter than the "
 		    "minimum %u of profile '%s'", what, bits, min, p->name);
 		return ERR_POLICY;
 	}
 	if (bits > CERT_RSA_MAX_BITS) {
-		cert_why(why, whylen, "%s RSA key of %d bits is longer than the "
+		err_why(why, whylen, "%s RSA key of %d bits is longer than the "
 		    "maximum %d", what, bits, CERT_RSA_MAX_BITS);
 		return ERR_POLICY;
 	}
 	/* BR 6.1.5 */
 	if (bits % 8 != 0) {
-		cert_why(why, whylen, "%s RSA modulus of %d bits is not a multiple "
+		err_why(why, whylen, "%s RSA modulus of %d bits is not a multiple "
 		    "of 8", what, bits);
 		return ERR_POLICY;
 	}
 	if (!EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_N, &n) ||
 	    !EVP_PKEY_get_bn_param(pkey, OSSL_PKEY_PARAM_RSA_E, &e)) {
-		cert_why(why, whylen, "%s RSA key cannot be read", what);
+		err_why(why, whylen, "%s RSA key cannot be read", what);
 		rc = ERR_BAD_REQUEST;
 	} else if (!BN_is_word(e, CERT_RSA_EXPONENT)) {
 		if (BN_num_bits(e) <= 32)
-			cert_why(why, whylen, "%s RSA public exponent is %lu, "
+			err_why(why, whylen, "%s RSA public exponent is %lu, "
 			    "must be %d", what, (unsigned long)BN_get_word(e),
 			    CERT_RSA_EXPONENT);
 		else
-			cert_why(why, whylen, "%s RSA public exponent of %d bits, "
+			err_why(why, whylen, "%s RSA public exponent of %d bits, "
 			    "must be %d", what, BN_num_bits(e), CERT_RSA_EXPONENT);
 		rc = ERR_POLICY;
 	} else if (!BN_is_odd(n)) {
-		cert_why(why, whylen, "%s RSA modulus is even", what);
+		err_why(why, whylen, "%s RSA modulus is even", what);
 		rc = ERR_POLICY;
 	}
 	BN_free(n);
@@ -267,20 +267,20 @@ check_ec(const X509_PUBKEY *key, const X509_ALGOR *alg,
 
 	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
 	if (ptype != V_ASN1_OBJECT) {
-		cert_why(why, whylen, "%s EC key without a named curve (explicit "
+		err_why(why, whylen, "%s EC key without a named curve (explicit "
 		    "curve parameters are not allowed)", what);
 		return ERR_POLICY;
 	}
 	nid = OBJ_obj2nid(pval);
 	if ((name = curve_profile_name(nid)) == NULL ||
 	    !names_list_has(&p->curves, name, strlen(name))) {
-		cert_why(why, whylen, "%s EC curve %s is not allowed by profile "
+		err_why(why, whylen, "%s EC curve %s is not allowed by profile "
 		    "'%s'", what, name != NULL ? name : nid != NID_undef ?
 		    OBJ_nid2sn(nid) : "(unknown)", p->name);
 		return ERR_POLICY;
 	}
 	if ((pkey = X509_PUBKEY_get0(key)) == NULL) {
-		cert_why(why, whylen, "%s EC public key cannot be decoded", what);
+		err_why(why, whylen, "%s EC public key cannot be decoded", what);
 		return ERR_BAD_REQUEST;
 	}
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL)
@@ -288,7 +288,7 @@ check_ec(const X509_PUBKEY *key, const X509_ALGOR *alg,
 	ok = EVP_PKEY_public_check(ctx);
 	EVP_PKEY_CTX_free(ctx);
 	if (ok != 1) {
-		cert_why(why, whylen, "%s EC public key is not a valid point", what);
+		err_why(why, whylen, "%s EC public key is not a valid point", what);
 		return ERR_POLICY;
 	}
 	return 0;
@@ -305,13 +305,13 @@ cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
 	int nid, rc;
 
 	if (key == NULL || !X509_PUBKEY_get0_param(&obj, NULL, NULL, &alg, key)) {
-		cert_why(why, whylen, "%s has no public key", what);
+		err_why(why, whylen, "%s has no public key", what);
 		return ERR_BAD_REQUEST;
 	}
 	nid = OBJ_obj2nid(obj);
 	if (nid == NID_rsaEncryption) {
 		if ((pkey = X509_PUBKEY_get0(key)) == NULL) {
-			cert_why(why, whylen, "%s RSA public key cannot be decoded",
+			err_why(why, whylen, "%s RSA public key cannot be decoded",
 			    what);
 			rc = ERR_BAD_REQUEST;
 		} else
@@ -323,7 +323,7 @@ cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
 			snprintf(oid, sizeof(oid), "%s", OBJ_nid2sn(nid));
 		else
 			OBJ_obj2txt(oid, sizeof(oid), obj, 1);
-		cert_why(why, whylen, "%s key type %s is not allowed (RSA or EC "
+		err_why(why, whylen, "%s key type %s is not allowed (RSA or EC "
 		    "only)", what, oid);
 		rc = ERR_POLICY;
 	}
@@ -345,7 +345,7 @@ csr_check(X509_REQ *req, const struct conf_profile *p, char *why,
 	if ((pkey = X509_REQ_get0_pubkey(req)) == NULL ||
 	    X509_REQ_verify(req, pkey) != 1) {
 		ERR_clear_error();
-		cert_why(why, whylen, "CSR signature does not verify");
+		err_why(why, whylen, "CSR signature does not verify");
 		return ERR_POLICY;
 	}
 	return 0;

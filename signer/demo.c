@@ -31,17 +31,6 @@ const struct demo_key demo_keys[DEMO_KEYS] = {
 	    "chain-client.pem" },
 };
 
-void
-demo_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 int
 demo_path(const struct demo *d, const char *name, char *out, char *why,
@@ -50,7 +39,7 @@ demo_path(const struct demo *d, const char *name, char *out, char *why,
 	int n = snprintf(out, PATH_MAX, "%s/%s", d->dir, name);
 
 	if (n < 0 || n >= PATH_MAX) {
-		demo_why(why, whylen, "path %s/%s is too long", d->dir, name);
+		err_why(why, whylen, "path %s/%s is too long", d->dir, name);
 		return ERR_INVAL;
 	}
 	return 0;
@@ -67,7 +56,7 @@ demo_write_file(const char *path, const void *buf, size_t len, mode_t mode,
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 	    mode);
 	if (fd == -1) {
-		demo_why(why, whylen, "cannot create %s: %s", path,
+		err_why(why, whylen, "cannot create %s: %s", path,
 		    strerror(errno));
 		return ERR_SYSTEM;
 	}
@@ -93,7 +82,7 @@ fail:
 	if (fd != -1)
 		close(fd);
 	unlink(path);
-	demo_why(why, whylen, "cannot write %s: %s", path, strerror(e));
+	err_why(why, whylen, "cannot write %s: %s", path, strerror(e));
 	return ERR_SYSTEM;
 }
 
@@ -126,14 +115,14 @@ demo_dir_empty(const char *dir, char *why, size_t whylen)
 	int rc = 0;
 
 	if ((dp = opendir(dir)) == NULL) {
-		demo_why(why, whylen, "cannot open demo directory %s: %s", dir,
+		err_why(why, whylen, "cannot open demo directory %s: %s", dir,
 		    strerror(errno));
 		return ERR_SYSTEM;
 	}
 	while ((e = readdir(dp)) != NULL) {
 		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
 			continue;
-		demo_why(why, whylen, "demo directory %s is not empty (it holds "
+		err_why(why, whylen, "demo directory %s is not empty (it holds "
 		    "'%.64s'): give a new or an empty directory", dir, e->d_name);
 		rc = ERR_CONFLICT;
 		break;
@@ -153,16 +142,16 @@ demo_dir_name_ok(const char *dir, char *why, size_t whylen)
 
 	for (p = (const unsigned char *)dir; *p != '\0'; p++)
 		if (*p < 0x20 || *p == 0x7f) {
-			demo_why(why, whylen, "demo directory name contains a "
+			err_why(why, whylen, "demo directory name contains a "
 			    "control character (0x%02x)", *p);
 			return ERR_INVAL;
 		} else if (*p == '#') {
-			demo_why(why, whylen, "demo directory name %.64s contains "
+			err_why(why, whylen, "demo directory name %.64s contains "
 			    "'#', which SoftHSM2's configuration cannot hold", dir);
 			return ERR_INVAL;
 		}
 	if (strlen(dir) + 1 + DEMO_NAME_MAX >= PATH_MAX) {
-		demo_why(why, whylen, "demo directory name %.64s... is too long",
+		err_why(why, whylen, "demo directory name %.64s... is too long",
 		    dir);
 		return ERR_INVAL;
 	}
@@ -185,24 +174,24 @@ demo_dir_prepare(const char *dir, struct demo *d, bool *created, char *why,
 		return rc;
 	if (stat(dir, &st) == 0) {
 		if (!S_ISDIR(st.st_mode)) {
-			demo_why(why, whylen, "%s exists and is not a directory",
+			err_why(why, whylen, "%s exists and is not a directory",
 			    dir);
 			return ERR_CONFLICT;
 		}
 		if ((rc = demo_dir_empty(dir, why, whylen)) != 0)
 			return rc;
 	} else if (errno != ENOENT) {
-		demo_why(why, whylen, "cannot examine demo directory %s: %s", dir,
+		err_why(why, whylen, "cannot examine demo directory %s: %s", dir,
 		    strerror(errno));
 		return ERR_SYSTEM;
 	} else if (mkdir(dir, 0700) == -1) {
-		demo_why(why, whylen, "cannot create demo directory %s: %s", dir,
+		err_why(why, whylen, "cannot create demo directory %s: %s", dir,
 		    strerror(errno));
 		return ERR_SYSTEM;
 	} else
 		*created = true;
 	if (realpath(dir, d->dir) == NULL) {
-		demo_why(why, whylen, "cannot resolve demo directory %s: %s", dir,
+		err_why(why, whylen, "cannot resolve demo directory %s: %s", dir,
 		    strerror(errno));
 		rc = ERR_SYSTEM;
 	} else
@@ -244,7 +233,7 @@ demo_pin_write(struct demo *d, char *why, size_t whylen)
 	if ((rc = demo_path(d, "pin", d->pin_file, why, whylen)) != 0)
 		return rc;
 	if (demo_random_hex(d->pin, DEMO_PIN_BYTES) != 0) {
-		demo_why(why, whylen, "no random bytes for the PIN");
+		err_why(why, whylen, "no random bytes for the PIN");
 		return ERR_INTERNAL;
 	}
 	snprintf(line, sizeof(line), "%s\n", d->pin);
@@ -291,7 +280,7 @@ signer_demo_create(const char *dir, char *why, size_t whylen)
 	if (why != NULL && whylen > 0)
 		why[0] = '\0';
 	if (dir == NULL || dir[0] == '\0') {
-		demo_why(why, whylen, "no demo directory given");
+		err_why(why, whylen, "no demo directory given");
 		return ERR_INVAL;
 	}
 	/* struct demo holds paths of PATH_MAX bytes: keep it off the stack */
@@ -299,7 +288,7 @@ signer_demo_create(const char *dir, char *why, size_t whylen)
 	    ((env = getenv("SOFTHSM2_CONF")) != NULL &&
 	    (old_conf = strdup(env)) == NULL)) {
 		free(d);
-		demo_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		return ERR_NOMEM;
 	}
 	if ((rc = demo_dir_prepare(dir, d, &created, why, whylen)) == 0 &&

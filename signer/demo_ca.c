@@ -202,7 +202,7 @@ ca_tbs(const struct demo *d, size_t i, X509 *issuer, int64_t now, X509 **out,
 	x = NULL;       /* transferred */
 out:
 	if (rc != 0)
-		demo_why(why, whylen, "cannot build the certificate of CA %s",
+		err_why(why, whylen, "cannot build the certificate of CA %s",
 		    demo_keys[i].label);
 	ERR_clear_error();
 	X509_NAME_free(name);
@@ -222,7 +222,7 @@ ca_keys_find(struct hsm *h, const struct demo *d, struct hsm_key **k,
 	for (i = 0; i < DEMO_KEYS; i++)
 		if ((rc = hsm_key_find(h, &demo_keys[i].id, 1, d->pub[i], &k[i],
 		    hwhy, sizeof(hwhy))) != 0) {
-			demo_why(why, whylen, "key %s (id %s) on token %s: %s",
+			err_why(why, whylen, "key %s (id %s) on token %s: %s",
 			    demo_keys[i].label, demo_keys[i].id_hex,
 			    SIGNER_DEMO_TOKEN, hwhy);
 			return rc;
@@ -243,7 +243,7 @@ demo_ca_create(struct demo *d, int64_t now, char *why, size_t whylen)
 	int rc;
 
 	if ((rc = hsm_open(&p, &h, hwhy, sizeof(hwhy))) != 0) {
-		demo_why(why, whylen, "token %s: %s", SIGNER_DEMO_TOKEN, hwhy);
+		err_why(why, whylen, "token %s: %s", SIGNER_DEMO_TOKEN, hwhy);
 		return rc;
 	}
 	rc = ca_keys_find(h, d, k, why, whylen);
@@ -254,7 +254,7 @@ demo_ca_create(struct demo *d, int64_t now, char *why, size_t whylen)
 			break;
 		if ((rc = hsm_sign_x509(k[DEMO_KEY_ROOT], tbs, NULL, &d->cert[i],
 		    hwhy, sizeof(hwhy))) != 0)
-			demo_why(why, whylen, "signing the certificate of CA %s "
+			err_why(why, whylen, "signing the certificate of CA %s "
 			    "on token %s: %s", demo_keys[i].label,
 			    SIGNER_DEMO_TOKEN, hwhy);
 		X509_free(tbs);
@@ -279,7 +279,7 @@ ca_write_pem(const char *path, X509 *a, X509 *b, char *why, size_t whylen)
 	    (len = BIO_get_mem_data(bio, &p)) <= 0) {
 		BIO_free(bio);
 		ERR_clear_error();
-		demo_why(why, whylen, "cannot encode %s", path);
+		err_why(why, whylen, "cannot encode %s", path);
 		return ERR_NOMEM;
 	}
 	rc = demo_write_file(path, p, (size_t)len, 0644, why, whylen);
@@ -297,7 +297,7 @@ demo_ca_write(const struct demo *d, char *why, size_t whylen)
 	if ((rc = demo_path(d, "ca", path, why, whylen)) != 0)
 		return rc;
 	if (mkdir(path, 0755) == -1) {
-		demo_why(why, whylen, "cannot create %s: %s", path,
+		err_why(why, whylen, "cannot create %s: %s", path,
 		    strerror(errno));
 		return ERR_SYSTEM;
 	}

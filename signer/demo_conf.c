@@ -25,7 +25,7 @@ text_open(struct text *t, char *why, size_t whylen)
 {
 	memset(t, 0, sizeof(*t));
 	if ((t->f = open_memstream(&t->buf, &t->len)) == NULL) {
-		demo_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		return ERR_NOMEM;
 	}
 	return 0;
@@ -42,7 +42,7 @@ text_write(struct text *t, const struct demo *d, const char *name, char *why,
 
 	if (fclose(t->f) != 0 || bad) {
 		free(t->buf);
-		demo_why(why, whylen, "cannot compose %s: out of memory", name);
+		err_why(why, whylen, "cannot compose %s: out of memory", name);
 		return ERR_NOMEM;
 	}
 	if ((rc = demo_path(d, name, path, why, whylen)) == 0)
@@ -110,7 +110,7 @@ demo_conf_softhsm(const struct demo *d, char *why, size_t whylen)
 	if ((rc = demo_path(d, "tokens", path, why, whylen)) != 0)
 		return rc;
 	if (mkdir(path, 0700) == -1) {
-		demo_why(why, whylen, "cannot create %s: %s", path,
+		err_why(why, whylen, "cannot create %s: %s", path,
 		    strerror(errno));
 		return ERR_SYSTEM;
 	}
@@ -131,7 +131,7 @@ demo_conf_softhsm(const struct demo *d, char *why, size_t whylen)
 		return rc;
 	/* the tools run next, and the caller goes on with the token */
 	if (setenv("SOFTHSM2_CONF", path, 1) == -1) {
-		demo_why(why, whylen, "cannot set SOFTHSM2_CONF: %s",
+		err_why(why, whylen, "cannot set SOFTHSM2_CONF: %s",
 		    strerror(errno));
 		return ERR_SYSTEM;
 	}
@@ -267,7 +267,7 @@ conf_check(const struct demo *d, char *why, size_t whylen)
 	if ((rc = demo_path(d, "signerd.yaml", path, why, whylen)) != 0)
 		return rc;
 	if (conf_load_signerd(path, &s, err) != 0) {
-		demo_why(why, whylen, "the demo's configuration does not load: "
+		err_why(why, whylen, "the demo's configuration does not load: "
 		    "%s", err);
 		return ERR_INTERNAL;
 	}
@@ -275,7 +275,7 @@ conf_check(const struct demo *d, char *why, size_t whylen)
 	if ((rc = demo_path(d, "client.yaml", path, why, whylen)) != 0)
 		return rc;
 	if (conf_load_client(path, &c, err) != 0) {
-		demo_why(why, whylen, "the demo's configuration does not load: "
+		err_why(why, whylen, "the demo's configuration does not load: "
 		    "%s", err);
 		return ERR_INTERNAL;
 	}

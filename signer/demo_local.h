@@ -54,8 +54,6 @@ struct demo {
 };
 
 /* printf into why (may be NULL). */
-void demo_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /* dir/name into out (PATH_MAX bytes); ERR_INVAL if it does not fit. */
 int demo_path(const struct demo *d, const char *name, char *out, char *why,

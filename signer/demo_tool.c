@@ -182,7 +182,7 @@ tool_result(const char *what, const struct tool *t, int status, int exec_err,
 	char line[DEMO_TOOL_LINE_MAX + 1];
 
 	if (exec_err != 0) {
-		demo_why(why, whylen, "%s: cannot run: %s%s", what,
+		err_why(why, whylen, "%s: cannot run: %s%s", what,
 		    strerror(exec_err), exec_err == ENOENT ?
 		    " (not installed, or not in PATH)" : "");
 		return ERR_SYSTEM;
@@ -193,10 +193,10 @@ tool_result(const char *what, const struct tool *t, int status, int exec_err,
 	if (line[0] == '\0')
 		tool_last_line(&t->out[0], line, sizeof(line));
 	if (WIFEXITED(status))
-		demo_why(why, whylen, "%s: exit status %d%s%s", what,
+		err_why(why, whylen, "%s: exit status %d%s%s", what,
 		    WEXITSTATUS(status), line[0] != '\0' ? ": " : "", line);
 	else
-		demo_why(why, whylen, "%s: killed by signal %d%s%s", what,
+		err_why(why, whylen, "%s: killed by signal %d%s%s", what,
 		    WIFSIGNALED(status) ? WTERMSIG(status) : 0,
 		    line[0] != '\0' ? ": " : "", line);
 	return ERR_HSM;
@@ -211,7 +211,7 @@ demo_run(const char *what, char *const argv[], char *why, size_t whylen)
 
 	memset(&t, 0, sizeof(t));
 	if (tool_start(&t, argv) == -1) {
-		demo_why(why, whylen, "%s: cannot start: %s", what,
+		err_why(why, whylen, "%s: cannot start: %s", what,
 		    strerror(errno));
 		return ERR_SYSTEM;
 	}
@@ -222,7 +222,7 @@ demo_run(const char *what, char *const argv[], char *why, size_t whylen)
 			close(t.fd[i]);
 	while (waitpid(t.pid, &status, 0) == -1)
 		if (errno != EINTR) {
-			demo_why(why, whylen, "%s: cannot wait for it: %s", what,
+			err_why(why, whylen, "%s: cannot wait for it: %s", what,
 			    strerror(errno));
 			close(t.exec_fd);
 			return ERR_SYSTEM;
@@ -231,7 +231,7 @@ demo_run(const char *what, char *const argv[], char *why, size_t whylen)
 		exec_err = 0;
 	close(t.exec_fd);
 	if (!done && exec_err == 0) {
-		demo_why(why, whylen, "%s: no result after %d s, killed", what,
+		err_why(why, whylen, "%s: no result after %d s, killed", what,
 		    DEMO_TOOL_TIMEOUT_MS / 1000);
 		return ERR_TIMEOUT;
 	}
@@ -254,7 +254,7 @@ token_init(struct demo *d, char *why, size_t whylen)
 
 	/* the SO PIN is never needed again: it is not kept */
 	if (demo_random_hex(so_pin, DEMO_PIN_BYTES) != 0) {
-		demo_why(why, whylen, "no random bytes for the SO PIN");
+		err_why(why, whylen, "no random bytes for the SO PIN");
 		return ERR_INTERNAL;
 	}
 	rc = demo_run("softhsm2-util --init-token", argv, why, whylen);
@@ -303,7 +303,7 @@ token_pubkey(const struct demo *d, const struct demo_key *k, EVP_PKEY **out,
 		BIO_free(bio);
 		ERR_clear_error();
 		if (*out == NULL) {
-			demo_why(why, whylen, "%s: %s is not a DER public key",
+			err_why(why, whylen, "%s: %s is not a DER public key",
 			    what, path);
 			rc = ERR_HSM;
 		}

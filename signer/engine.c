@@ -24,20 +24,7 @@ struct signer {
 	size_t n_issuers;
 };
 
-static void engine_why(char *, size_t, const char *, ...)
-    __attribute__((format(printf, 3, 4)));
 
-static void
-engine_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 static int
 hex_nibble(char c)
@@ -89,7 +76,7 @@ engine_open_hsm(struct signer *s, char *why, size_t whylen)
 		char sub[HSM_WHY_MAX];
 
 		if (engine_key_id(ci->key_id, id, sizeof(id), &idlen) != 0) {
-			engine_why(why, whylen, "issuer '%s': bad key_id '%s'",
+			err_why(why, whylen, "issuer '%s': bad key_id '%s'",
 			    ci->id, ci->key_id);
 			return ERR_CONFIG;
 		}
@@ -97,7 +84,7 @@ engine_open_hsm(struct signer *s, char *why, size_t whylen)
 		    X509_get0_pubkey(s->issuers[i].cert), &s->keys[i], sub,
 		    sizeof(sub));
 		if (rc != 0) {
-			engine_why(why, whylen, "issuer '%s': %s", ci->id, sub);
+			err_why(why, whylen, "issuer '%s': %s", ci->id, sub);
 			return rc;
 		}
 	}

@@ -83,7 +83,7 @@ issuer_is_ca(const char *id, X509 *cert, int *path_len, char *why,
 	bc = X509_get_ext_d2i(cert, NID_basic_constraints, &crit, NULL);
 	if (bc == NULL || !bc->ca) {
 		BASIC_CONSTRAINTS_free(bc);
-		cert_why(why, whylen, "certificate of issuer '%s' is not a CA "
+		err_why(why, whylen, "certificate of issuer '%s' is not a CA "
 		    "(basicConstraints cA is not set)", id);
 		return ERR_CONFIG;
 	}
@@ -94,14 +94,14 @@ issuer_is_ca(const char *id, X509 *cert, int *path_len, char *why,
 	BASIC_CONSTRAINTS_free(bc);
 	ku = X509_get_ext_d2i(cert, NID_key_usage, &crit, NULL);
 	if (ku == NULL && crit != -1) {
-		cert_why(why, whylen, "certificate of issuer '%s' has a malformed "
+		err_why(why, whylen, "certificate of issuer '%s' has a malformed "
 		    "keyUsage", id);
 		return ERR_CONFIG;
 	}
 	ok = ku == NULL || ASN1_BIT_STRING_get_bit(ku, CERT_KU_KEY_CERT_SIGN);
 	ASN1_BIT_STRING_free(ku);
 	if (!ok) {
-		cert_why(why, whylen, "certificate of issuer '%s' may not sign "
+		err_why(why, whylen, "certificate of issuer '%s' may not sign "
 		    "certificates (keyUsage lacks keyCertSign)", id);
 		return ERR_CONFIG;
 	}
@@ -117,14 +117,14 @@ issuer_ski(const char *id, X509 *cert, struct cert_issuer *iss, char *why,
 
 	ski = X509_get_ext_d2i(cert, NID_subject_key_identifier, &crit, NULL);
 	if (ski == NULL) {
-		cert_why(why, whylen, "certificate of issuer '%s' has no "
+		err_why(why, whylen, "certificate of issuer '%s' has no "
 		    "subjectKeyIdentifier", id);
 		return ERR_CONFIG;
 	}
 	len = ASN1_STRING_length(ski);
 	if (len <= 0 || len > CERT_KEYID_MAX) {
 		ASN1_OCTET_STRING_free(ski);
-		cert_why(why, whylen, "certificate of issuer '%s' has a "
+		err_why(why, whylen, "certificate of issuer '%s' has a "
 		    "subjectKeyIdentifier of %d bytes (1..%d)", id, len,
 		    CERT_KEYID_MAX);
 		return ERR_CONFIG;
@@ -144,7 +144,7 @@ issuer_init(const struct conf_issuer *conf, X509 *cert,
 	memset(iss, 0, sizeof(*iss));
 	iss->path_len = -1;
 	if (conf == NULL || conf->id == NULL || cert == NULL) {
-		cert_why(why, whylen, "issuer without id or certificate");
+		err_why(why, whylen, "issuer without id or certificate");
 		return ERR_INVAL;
 	}
 	if ((rc = issuer_is_ca(conf->id, cert, &iss->path_len, why, whylen)) != 0 ||
@@ -153,13 +153,13 @@ issuer_init(const struct conf_issuer *conf, X509 *cert,
 	if (cert_time_get(X509_get0_notBefore(cert), &iss->not_before) != 0 ||
 	    cert_time_get(X509_get0_notAfter(cert), &iss->not_after) != 0 ||
 	    iss->not_after <= iss->not_before) {
-		cert_why(why, whylen, "certificate of issuer '%s' has a malformed "
+		err_why(why, whylen, "certificate of issuer '%s' has a malformed "
 		    "validity", conf->id);
 		rc = ERR_CONFIG;
 		goto out;
 	}
 	if (X509_get0_pubkey(cert) == NULL) {
-		cert_why(why, whylen, "certificate of issuer '%s' has a public key "
+		err_why(why, whylen, "certificate of issuer '%s' has a public key "
 		    "that cannot be decoded", conf->id);
 		rc = ERR_CONFIG;
 		goto out;
@@ -190,23 +190,23 @@ issuer_load(const struct conf_issuer *conf, struct cert_issuer *iss,
 	memset(iss, 0, sizeof(*iss));
 	iss->path_len = -1;
 	if (conf == NULL || conf->id == NULL || conf->cert == NULL) {
-		cert_why(why, whylen, "issuer without id or certificate file");
+		err_why(why, whylen, "issuer without id or certificate file");
 		return ERR_INVAL;
 	}
 	if ((bio = BIO_new_file(conf->cert, "r")) == NULL) {
-		cert_why(why, whylen, "issuer '%s': cannot open %s", conf->id,
+		err_why(why, whylen, "issuer '%s': cannot open %s", conf->id,
 		    conf->cert);
 		rc = ERR_CONFIG;
 		goto out;
 	}
 	if ((cert = PEM_read_bio_X509(bio, NULL, NULL, NULL)) == NULL) {
-		cert_why(why, whylen, "issuer '%s': %s holds no PEM certificate",
+		err_why(why, whylen, "issuer '%s': %s holds no PEM certificate",
 		    conf->id, conf->cert);
 		rc = ERR_CONFIG;
 		goto out;
 	}
 	if ((extra = PEM_read_bio_X509(bio, NULL, NULL, NULL)) != NULL) {
-		cert_why(why, whylen, "issuer '%s': %s holds more than one "
+		err_why(why, whylen, "issuer '%s': %s holds more than one "
 		    "certificate", conf->id, conf->cert);
 		rc = ERR_CONFIG;
 		goto out;
@@ -250,7 +250,7 @@ select_explain(const struct conf_profile *p, const struct cert_issuer *issuers,
 	}
 	cert_date(nb, from, sizeof(from));
 	cert_date(na, to, sizeof(to));
-	cert_why(why, whylen, "no issuer of profile '%s' covers %s..%s (%s)",
+	err_why(why, whylen, "no issuer of profile '%s' covers %s..%s (%s)",
 	    p->name, from, to, list);
 }
 
@@ -289,14 +289,14 @@ issuer_select(const struct conf_profile *p, const struct cert_issuer *issuers,
 		return ERR_POLICY;
 	}
 	if (want == NULL) {
-		cert_why(why, whylen, "profile '%s' has no loaded issuer", p->name);
+		err_why(why, whylen, "profile '%s' has no loaded issuer", p->name);
 		return ERR_NOT_FOUND;
 	}
 	if (!names_list_has(&p->issuers, want, strlen(want))) {
-		cert_why(why, whylen, "issuer '%s' does not serve profile '%s'",
+		err_why(why, whylen, "issuer '%s' does not serve profile '%s'",
 		    want, p->name);
 		return ERR_POLICY;
 	}
-	cert_why(why, whylen, "issuer '%s' is not loaded", want);
+	err_why(why, whylen, "issuer '%s' is not loaded", want);
 	return ERR_NOT_FOUND;
 }

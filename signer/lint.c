@@ -32,7 +32,7 @@ static int
 lint_version(const struct lint *l, char *why, size_t whylen)
 {
 	if (X509_get_version(l->x) != X509_VERSION_3) {
-		cert_why(why, whylen, "certificate is not version 3");
+		err_why(why, whylen, "certificate is not version 3");
 		return ERR_POLICY;
 	}
 	return 0;
@@ -47,19 +47,19 @@ lint_serial(const struct lint *l, char *why, size_t whylen)
 	int len = ASN1_STRING_length(sn);
 
 	if (ASN1_STRING_type(sn) == V_ASN1_NEG_INTEGER)
-		cert_why(why, whylen, "serial number is negative");
+		err_why(why, whylen, "serial number is negative");
 	else if (len <= 0 || (len == 1 && d[0] == 0))
-		cert_why(why, whylen, "serial number is zero");
+		err_why(why, whylen, "serial number is zero");
 	else if (d[0] == 0)
-		cert_why(why, whylen, "serial number has a leading zero octet");
+		err_why(why, whylen, "serial number has a leading zero octet");
 	else if (len > SERIAL_MAX)
-		cert_why(why, whylen, "serial number of %d octets is longer than %d",
+		err_why(why, whylen, "serial number of %d octets is longer than %d",
 		    len, SERIAL_MAX);
 	else if (len < CERT_SERIAL_MIN)
-		cert_why(why, whylen, "serial number of %d octets is shorter than "
+		err_why(why, whylen, "serial number of %d octets is shorter than "
 		    "%d (64 bits of entropy)", len, CERT_SERIAL_MIN);
 	else if (d[0] >= 0x80)
-		cert_why(why, whylen, "serial number starts with 0x%02x (must be "
+		err_why(why, whylen, "serial number starts with 0x%02x (must be "
 		    "below 0x80)", d[0]);
 	else
 		return 0;
@@ -75,7 +75,7 @@ time_check(const ASN1_TIME *t, const char *what, int64_t *v, char *why,
 	const unsigned char *d = ASN1_STRING_get0_data(t);
 
 	if (cert_time_get(t, v) != 0) {
-		cert_why(why, whylen, "%s is malformed", what);
+		err_why(why, whylen, "%s is malformed", what);
 		return ERR_POLICY;
 	}
 	if ((type == V_ASN1_UTCTIME && len == UTCTIME_LEN && *v < UTCTIME_END) ||
@@ -84,7 +84,7 @@ time_check(const ASN1_TIME *t, const char *what, int64_t *v, char *why,
 		if (d[len - 1] == 'Z')
 			return 0;
 	}
-	cert_why(why, whylen, "%s is not encoded as RFC 5280 requires", what);
+	err_why(why, whylen, "%s is not encoded as RFC 5280 requires", what);
 	return ERR_POLICY;
 }
 
@@ -101,12 +101,12 @@ lint_validity(const struct lint *l, char *why, size_t whylen)
 	    "notAfter", &na, why, whylen)) != 0)
 		return rc;
 	if (na <= nb) {
-		cert_why(why, whylen, "notAfter is not after notBefore");
+		err_why(why, whylen, "notAfter is not after notBefore");
 		return ERR_POLICY;
 	}
 	/* BR 6.3.2: the period includes both ends */
 	if (na - nb + 1 > max) {
-		cert_why(why, whylen, "validity of %lld seconds exceeds %u days "
+		err_why(why, whylen, "validity of %lld seconds exceeds %u days "
 		    "(profile '%s')", (long long)(na - nb + 1), l->p->max_days,
 		    l->p->name);
 		return ERR_POLICY;
@@ -115,7 +115,7 @@ lint_validity(const struct lint *l, char *why, size_t whylen)
 		cert_date(nb < iss->not_before ? nb : na, d1, sizeof(d1));
 		cert_date(nb < iss->not_before ? iss->not_before : iss->not_after,
 		    d2, sizeof(d2));
-		cert_why(why, whylen, "%s %s is %s issuer '%s' (%s)",
+		err_why(why, whylen, "%s %s is %s issuer '%s' (%s)",
 		    nb < iss->not_before ? "notBefore" : "notAfter", d1,
 		    nb < iss->not_before ? "before the start of" : "after the end of",
 		    iss->conf->id, d2);
@@ -131,13 +131,13 @@ lint_issuer(const struct lint *l, char *why, size_t whylen)
 
 	if (X509_NAME_cmp(X509_get_issuer_name(l->x),
 	    X509_get_subject_name(iss->cert)) != 0) {
-		cert_why(why, whylen, "issuer name is not the subject of issuer '%s'",
+		err_why(why, whylen, "issuer name is not the subject of issuer '%s'",
 		    iss->conf->id);
 		return ERR_POLICY;
 	}
 	if (l->p->ca && iss->path_len >= 0 && (iss->path_len == 0 ||
 	    l->p->path_len < 0 || l->p->path_len >= iss->path_len)) {
-		cert_why(why, whylen, "issuer '%s' has pathLenConstraint %d: the "
+		err_why(why, whylen, "issuer '%s' has pathLenConstraint %d: the "
 		    "new CA's must be lower", iss->conf->id, iss->path_len);
 		return ERR_POLICY;
 	}
@@ -180,13 +180,13 @@ lint_extensions(const struct lint *l, char *why, size_t whylen)
 		else
 			OBJ_obj2txt(oid, sizeof(oid), obj, 1);
 		if (!ext_expected(OBJ_obj2nid(obj))) {
-			cert_why(why, whylen, "extension %s is not expected", oid);
+			err_why(why, whylen, "extension %s is not expected", oid);
 			return ERR_POLICY;
 		}
 		for (j = 0; j < i; j++)
 			if (OBJ_cmp(obj, X509_EXTENSION_get_object(
 			    X509_get_ext(l->x, j))) == 0) {
-				cert_why(why, whylen, "extension %s appears more "
+				err_why(why, whylen, "extension %s appears more "
 				    "than once", oid);
 				return ERR_POLICY;
 			}
@@ -205,18 +205,18 @@ subject_entry(const struct lint *l, const X509_NAME *name, int i, char *why,
 	const struct names_attr *a = names_attr_by_nid(nid);
 
 	if (X509_NAME_ENTRY_set(ne) != i) {
-		cert_why(why, whylen, "subject has a multi-valued RDN");
+		err_why(why, whylen, "subject has a multi-valued RDN");
 		return ERR_POLICY;
 	}
 	if (a == NULL || !names_list_has(&l->p->subject_allowed, a->name,
 	    strlen(a->name))) {
-		cert_why(why, whylen, "subject attribute '%s' is not allowed by "
+		err_why(why, whylen, "subject attribute '%s' is not allowed by "
 		    "profile '%s'", a != NULL ? a->name : OBJ_nid2sn(nid),
 		    l->p->name);
 		return ERR_POLICY;
 	}
 	if (ASN1_STRING_type(v) != a->type) {
-		cert_why(why, whylen, "subject attribute '%s' is a %s, not a %s",
+		err_why(why, whylen, "subject attribute '%s' is a %s, not a %s",
 		    a->name, ASN1_tag2str(ASN1_STRING_type(v)),
 		    ASN1_tag2str(a->type));
 		return ERR_POLICY;
@@ -227,7 +227,7 @@ subject_entry(const struct lint *l, const X509_NAME *name, int i, char *why,
 	for (j = 0; j < i && !(a->flags & ATTR_MULTI); j++)
 		if (OBJ_obj2nid(X509_NAME_ENTRY_get_object(
 		    X509_NAME_get_entry(name, j))) == nid) {
-			cert_why(why, whylen, "subject attribute '%s' appears more "
+			err_why(why, whylen, "subject attribute '%s' appears more "
 			    "than once", a->name);
 			return ERR_POLICY;
 		}
@@ -250,7 +250,7 @@ lint_subject(const struct lint *l, char *why, size_t whylen)
 
 		a = names_attr_by_name(req, strlen(req));
 		if (a == NULL || X509_NAME_get_index_by_NID(name, a->nid, -1) < 0) {
-			cert_why(why, whylen, "subject attribute '%s' is required by "
+			err_why(why, whylen, "subject attribute '%s' is required by "
 			    "profile '%s'", req, l->p->name);
 			return ERR_POLICY;
 		}
@@ -266,7 +266,7 @@ ext_get(const X509 *x, int nid, const char *name, void **out, int *crit,
 	*out = X509_get_ext_d2i(x, nid, crit, NULL);
 	if (*out == NULL && *crit != -1) {
 		ERR_clear_error();
-		cert_why(why, whylen, "%s is malformed", name);
+		err_why(why, whylen, "%s is malformed", name);
 		return ERR_POLICY;
 	}
 	return 0;
@@ -284,7 +284,7 @@ san_entry(const struct lint *l, const GENERAL_NAMES *gns, int i, char *why,
 	v = GENERAL_NAME_get0_value(gn, &type);
 	tname = names_san_type_name(type);
 	if (!names_list_has(&l->p->san_types, tname, strlen(tname))) {
-		cert_why(why, whylen, "subjectAltName type '%s' is not allowed by "
+		err_why(why, whylen, "subjectAltName type '%s' is not allowed by "
 		    "profile '%s'", tname, l->p->name);
 		return ERR_POLICY;
 	}
@@ -294,7 +294,7 @@ san_entry(const struct lint *l, const GENERAL_NAMES *gns, int i, char *why,
 	for (j = 0; j < i; j++)
 		if (GENERAL_NAME_cmp(sk_GENERAL_NAME_value(gns, j),
 		    (GENERAL_NAME *)gn) == 0) {
-			cert_why(why, whylen, "subjectAltName %s entry %d repeats "
+			err_why(why, whylen, "subjectAltName %s entry %d repeats "
 			    "entry %d", tname, i + 1, j + 1);
 			return ERR_POLICY;
 		}
@@ -322,7 +322,7 @@ cn_check(const struct lint *l, const GENERAL_NAMES *gns, char *why,
 		    (size_t)ASN1_STRING_length(v)))
 			return 0;
 	}
-	cert_why(why, whylen, "subject CN '%s' is not among the subjectAltName "
+	err_why(why, whylen, "subject CN '%s' is not among the subjectAltName "
 	    "entries (profile '%s')", names_quote((const char *)
 	    ASN1_STRING_get0_data(cn), (size_t)ASN1_STRING_length(cn), q,
 	    sizeof(q)), l->p->name);
@@ -343,15 +343,15 @@ lint_san(const struct lint *l, char *why, size_t whylen)
 		return rc;
 	n = gns != NULL ? sk_GENERAL_NAME_num(gns) : 0;
 	if (gns != NULL && n == 0)
-		cert_why(why, whylen, "subjectAltName is empty");
+		err_why(why, whylen, "subjectAltName is empty");
 	else if (gns == NULL && empty)
-		cert_why(why, whylen, "subject is empty and there is no "
+		err_why(why, whylen, "subject is empty and there is no "
 		    "subjectAltName");
 	else if (gns != NULL && empty != (crit == 1))
-		cert_why(why, whylen, "subjectAltName must %sbe critical when the "
+		err_why(why, whylen, "subjectAltName must %sbe critical when the "
 		    "subject is %sempty", empty ? "" : "not ", empty ? "" : "not ");
 	else if ((size_t)n > limit)
-		cert_why(why, whylen, "too many subjectAltName entries: %d "
+		err_why(why, whylen, "too many subjectAltName entries: %d "
 		    "(profile '%s' allows %zu)", n, l->p->name, limit);
 	else
 		rc = -1;
@@ -377,15 +377,15 @@ lint_basic_constraints(const struct lint *l, char *why, size_t whylen)
 	    (void **)&bc, &crit, why, whylen)) != 0)
 		return rc;
 	if (bc == NULL)
-		cert_why(why, whylen, "basicConstraints is missing");
+		err_why(why, whylen, "basicConstraints is missing");
 	else if (crit != 1)
-		cert_why(why, whylen, "basicConstraints must be critical");
+		err_why(why, whylen, "basicConstraints must be critical");
 	else if ((bc->ca != 0) != l->p->ca)
-		cert_why(why, whylen, "basicConstraints cA does not match profile "
+		err_why(why, whylen, "basicConstraints cA does not match profile "
 		    "'%s'", l->p->name);
 	else if ((bc->pathlen == NULL ? -1 : ASN1_INTEGER_get(bc->pathlen)) !=
 	    (want < 0 ? -1 : want))
-		cert_why(why, whylen, "basicConstraints pathLenConstraint does not "
+		err_why(why, whylen, "basicConstraints pathLenConstraint does not "
 		    "match profile '%s'", l->p->name);
 	else
 		rc = -1;
@@ -419,19 +419,19 @@ ku_rules(const struct lint *l, unsigned bits, char *why, size_t whylen)
 
 	for (bit = 0; bad != 0 && bit <= CERT_KU_BIT_MAX; bit++)
 		if (bad & CERT_KU(bit)) {
-			cert_why(why, whylen, "key usage %s is not allowed for an "
+			err_why(why, whylen, "key usage %s is not allowed for an "
 			    "%s key", cert_ku_name(bit), rsa ? "RSA" : "EC");
 			return ERR_POLICY;
 		}
 	if ((bits & (CERT_KU(CERT_KU_ENCIPHER_ONLY) | CERT_KU(CERT_KU_DECIPHER_ONLY))) &&
 	    !(bits & CERT_KU(CERT_KU_KEY_AGREEMENT)))
-		cert_why(why, whylen, "key usage encipherOnly or decipherOnly "
+		err_why(why, whylen, "key usage encipherOnly or decipherOnly "
 		    "without keyAgreement");
 	else if ((bits & CERT_KU(CERT_KU_KEY_CERT_SIGN)) && !l->p->ca)
-		cert_why(why, whylen, "key usage keyCertSign in a certificate that "
+		err_why(why, whylen, "key usage keyCertSign in a certificate that "
 		    "is not a CA");
 	else if (!(bits & CERT_KU(CERT_KU_KEY_CERT_SIGN)) && l->p->ca)
-		cert_why(why, whylen, "a CA certificate needs key usage "
+		err_why(why, whylen, "a CA certificate needs key usage "
 		    "keyCertSign");
 	else
 		return 0;
@@ -454,15 +454,15 @@ lint_key_usage(const struct lint *l, char *why, size_t whylen)
 	if (ku == NULL && want == 0)
 		rc = 0;
 	else if (ku == NULL)
-		cert_why(why, whylen, "keyUsage is missing");
+		err_why(why, whylen, "keyUsage is missing");
 	else if (crit != 1)
-		cert_why(why, whylen, "keyUsage must be critical");
+		err_why(why, whylen, "keyUsage must be critical");
 	else if (!ku_bits(ku, &bits))
-		cert_why(why, whylen, "keyUsage has an undefined bit");
+		err_why(why, whylen, "keyUsage has an undefined bit");
 	else if (bits == 0)
-		cert_why(why, whylen, "keyUsage has no bit set");
+		err_why(why, whylen, "keyUsage has no bit set");
 	else if ((rc = ku_rules(l, bits, why, whylen)) == 0 && bits != want) {
-		cert_why(why, whylen, "keyUsage does not match profile '%s'",
+		err_why(why, whylen, "keyUsage does not match profile '%s'",
 		    l->p->name);
 		rc = ERR_POLICY;
 	}
@@ -485,9 +485,9 @@ lint_ext_key_usage(const struct lint *l, char *why, size_t whylen)
 	if (eku == NULL && want->n == 0)
 		rc = 0;
 	else if (eku == NULL)
-		cert_why(why, whylen, "extendedKeyUsage is missing");
+		err_why(why, whylen, "extendedKeyUsage is missing");
 	else if (crit != 0)
-		cert_why(why, whylen, "extendedKeyUsage must not be critical");
+		err_why(why, whylen, "extendedKeyUsage must not be critical");
 	else if ((size_t)sk_ASN1_OBJECT_num(eku) != want->n)
 		rc = 1;
 	else {
@@ -499,7 +499,7 @@ lint_ext_key_usage(const struct lint *l, char *why, size_t whylen)
 		}
 	}
 	if (rc == 1) {
-		cert_why(why, whylen, "extendedKeyUsage does not match profile "
+		err_why(why, whylen, "extendedKeyUsage does not match profile "
 		    "'%s'", l->p->name);
 		rc = ERR_POLICY;
 	}
@@ -523,24 +523,24 @@ lint_key_ids(const struct lint *l, char *why, size_t whylen)
 		goto out;
 	rc = ERR_POLICY;
 	if (ski == NULL)
-		cert_why(why, whylen, "subjectKeyIdentifier is missing");
+		err_why(why, whylen, "subjectKeyIdentifier is missing");
 	else if (cert_ski(X509_get_X509_PUBKEY(l->x), want) != 0 ||
 	    ASN1_STRING_length(ski) != CERT_SKI_LEN ||
 	    memcmp(ASN1_STRING_get0_data(ski), want, CERT_SKI_LEN) != 0)
-		cert_why(why, whylen, "subjectKeyIdentifier is not the RFC 7093 "
+		err_why(why, whylen, "subjectKeyIdentifier is not the RFC 7093 "
 		    "method 1 identifier of the key");
 	else if (akid == NULL)
-		cert_why(why, whylen, "authorityKeyIdentifier is missing");
+		err_why(why, whylen, "authorityKeyIdentifier is missing");
 	else if (crit != 0 || crit2 != 0)
-		cert_why(why, whylen, "key identifiers must not be critical");
+		err_why(why, whylen, "key identifiers must not be critical");
 	else if (akid->issuer != NULL || akid->serial != NULL)
-		cert_why(why, whylen, "authorityKeyIdentifier must hold the key "
+		err_why(why, whylen, "authorityKeyIdentifier must hold the key "
 		    "identifier only");
 	else if (akid->keyid == NULL ||
 	    (size_t)ASN1_STRING_length(akid->keyid) != iss->ski_len ||
 	    memcmp(ASN1_STRING_get0_data(akid->keyid), iss->ski,
 	    iss->ski_len) != 0)
-		cert_why(why, whylen, "authorityKeyIdentifier is not the "
+		err_why(why, whylen, "authorityKeyIdentifier is not the "
 		    "subjectKeyIdentifier of issuer '%s'", iss->conf->id);
 	else
 		rc = 0;
@@ -593,7 +593,7 @@ lint_crl_dp(const struct lint *l, char *why, size_t whylen)
 				rc = ERR_POLICY;
 	}
 	if (rc != 0)
-		cert_why(why, whylen, "crlDistributionPoints does not match "
+		err_why(why, whylen, "crlDistributionPoints does not match "
 		    "profile '%s'", l->p->name);
 	CRL_DIST_POINTS_free(dps);
 	return rc;
@@ -625,7 +625,7 @@ lint_aia(const struct lint *l, char *why, size_t whylen)
 			rc = ERR_POLICY;
 	}
 	if (rc != 0)
-		cert_why(why, whylen, "authorityInfoAccess does not match profile "
+		err_why(why, whylen, "authorityInfoAccess does not match profile "
 		    "'%s'", p->name);
 	AUTHORITY_INFO_ACCESS_free(aia);
 	return rc;
@@ -657,7 +657,7 @@ lint_policies(const struct lint *l, char *why, size_t whylen)
 	}
 	ERR_clear_error();
 	if (rc != 0)
-		cert_why(why, whylen, "certificatePolicies does not match profile "
+		err_why(why, whylen, "certificatePolicies does not match profile "
 		    "'%s'", l->p->name);
 	CERTIFICATEPOLICIES_free(cp);
 	return rc;
@@ -695,12 +695,12 @@ cert_lint(const X509 *tbs, const struct conf_profile *p,
 
 	if (tbs == NULL || p == NULL || iss == NULL || iss->cert == NULL ||
 	    iss->conf == NULL) {
-		cert_why(why, whylen, "cert_lint: missing argument");
+		err_why(why, whylen, "cert_lint: missing argument");
 		return ERR_INVAL;
 	}
 	if ((pkey = X509_get0_pubkey(tbs)) == NULL) {
 		ERR_clear_error();
-		cert_why(why, whylen, "certificate public key cannot be decoded");
+		err_why(why, whylen, "certificate public key cannot be decoded");
 		return ERR_POLICY;
 	}
 	l.x = tbs;

@@ -67,17 +67,6 @@ static const struct {
 };
 #define N_SAN_TYPES (sizeof(san_types) / sizeof(san_types[0]))
 
-void
-cert_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 /* Length of the valid UTF-8 sequence at s (1..4), 0 if invalid; sets *cp. */
 static size_t
@@ -215,17 +204,17 @@ text_check(const char *what, const char *v, size_t len, size_t *chars,
 	*chars = 0;
 	*control = false;
 	if (len > CERT_VALUE_MAX) {
-		cert_why(why, whylen, "%s is longer than %d bytes", what,
+		err_why(why, whylen, "%s is longer than %d bytes", what,
 		    CERT_VALUE_MAX);
 		return ERR_BAD_REQUEST;
 	}
 	while (i < len) {
 		if (u[i] == 0) {
-			cert_why(why, whylen, "%s: embedded NUL at byte %zu", what, i);
+			err_why(why, whylen, "%s: embedded NUL at byte %zu", what, i);
 			return ERR_BAD_REQUEST;
 		}
 		if ((n = utf8_seq(u + i, len - i, &cp)) == 0) {
-			cert_why(why, whylen, "%s: invalid UTF-8 at byte %zu", what, i);
+			err_why(why, whylen, "%s: invalid UTF-8 at byte %zu", what, i);
 			return ERR_BAD_REQUEST;
 		}
 		if (is_control(cp))
@@ -254,29 +243,29 @@ value_syntax(const struct names_attr *a, const char *what, const char *v,
 
 	if ((a->flags & ATTR_COUNTRY) && (len != 2 || v[0] < 'A' || v[0] > 'Z' ||
 	    v[1] < 'A' || v[1] > 'Z')) {
-		cert_why(why, whylen, "%s must be two upper-case letters "
+		err_why(why, whylen, "%s must be two upper-case letters "
 		    "(ISO 3166)", what);
 		return ERR_POLICY;
 	}
 	for (i = 0; i < len; i++) {
 		if ((a->flags & ATTR_IA5) && (unsigned char)v[i] >= 0x80) {
-			cert_why(why, whylen, "%s must be ASCII", what);
+			err_why(why, whylen, "%s must be ASCII", what);
 			return ERR_POLICY;
 		}
 		if ((a->flags & ATTR_PRINTABLE) && !is_printable(v[i])) {
-			cert_why(why, whylen, "%s has a character not allowed "
+			err_why(why, whylen, "%s has a character not allowed "
 			    "in PrintableString", what);
 			return ERR_POLICY;
 		}
 	}
 	if ((a->flags & ATTR_EMAIL) && !email_check(v, len, reason, sizeof(reason))) {
-		cert_why(why, whylen, "%s '%s': %s", what,
+		err_why(why, whylen, "%s '%s': %s", what,
 		    names_quote(v, len, q, sizeof(q)), reason);
 		return ERR_POLICY;
 	}
 	if ((a->flags & ATTR_LABEL) &&
 	    !dns_label_check(v, len, true, reason, sizeof(reason))) {
-		cert_why(why, whylen, "%s '%s': %s", what,
+		err_why(why, whylen, "%s '%s': %s", what,
 		    names_quote(v, len, q, sizeof(q)), reason);
 		return ERR_POLICY;
 	}
@@ -296,20 +285,20 @@ names_check_value(const struct names_attr *a, const char *prefix,
 	if ((rc = text_check(what, v, len, &chars, &control, why, whylen)) != 0)
 		return rc;
 	if (len == 0) {
-		cert_why(why, whylen, "%s is empty", what);
+		err_why(why, whylen, "%s is empty", what);
 		return ERR_POLICY;
 	}
 	if (chars > a->max && !(a->flags & ATTR_COUNTRY)) {
-		cert_why(why, whylen, "%s is longer than %zu characters", what,
+		err_why(why, whylen, "%s is longer than %zu characters", what,
 		    a->max);
 		return ERR_POLICY;
 	}
 	if (control) {
-		cert_why(why, whylen, "%s contains a control character", what);
+		err_why(why, whylen, "%s contains a control character", what);
 		return ERR_POLICY;
 	}
 	if (v[0] == ' ' || v[len - 1] == ' ') {
-		cert_why(why, whylen, "%s has leading or trailing white space",
+		err_why(why, whylen, "%s has leading or trailing white space",
 		    what);
 		return ERR_POLICY;
 	}
@@ -336,17 +325,17 @@ names_check_san(int type, const char *v, size_t len, char *why, size_t whylen)
 	case GEN_IPADD:
 		if (len == 4 || len == 16)
 			return 0;
-		cert_why(why, whylen, "ip address of %zu bytes (must be 4 or 16)",
+		err_why(why, whylen, "ip address of %zu bytes (must be 4 or 16)",
 		    len);
 		return ERR_POLICY;
 	default:
-		cert_why(why, whylen, "subjectAltName type %d is not supported",
+		err_why(why, whylen, "subjectAltName type %d is not supported",
 		    type);
 		return ERR_POLICY;
 	}
 	if (ok)
 		return 0;
-	cert_why(why, whylen, "%s '%s': %s", type == GEN_DNS ? "dns name" :
+	err_why(why, whylen, "%s '%s': %s", type == GEN_DNS ? "dns name" :
 	    type == GEN_EMAIL ? "email" : "uri", names_quote(v, len, q, sizeof(q)),
 	    reason);
 	return ERR_POLICY;
@@ -428,7 +417,7 @@ subject_from_request(const struct cert_request *req, struct cert_names *names,
 	int rc;
 
 	if (req->n_subject > CERT_SUBJECT_MAX) {
-		cert_why(why, whylen, "too many subject attributes: %zu (at most %d)",
+		err_why(why, whylen, "too many subject attributes: %zu (at most %d)",
 		    req->n_subject, CERT_SUBJECT_MAX);
 		return ERR_BAD_REQUEST;
 	}
@@ -436,7 +425,7 @@ subject_from_request(const struct cert_request *req, struct cert_names *names,
 		const struct cert_pair *pr = &req->subject[i];
 
 		if ((a = names_attr_by_name(pr->name, pr->name_len)) == NULL) {
-			cert_why(why, whylen, "unknown subject attribute '%s'",
+			err_why(why, whylen, "unknown subject attribute '%s'",
 			    names_quote(pr->name, pr->name_len, q, sizeof(q)));
 			return ERR_BAD_REQUEST;
 		}
@@ -462,13 +451,13 @@ csr_entry(const X509_NAME_ENTRY *ne, struct cert_names *names, char *why,
 	a = names_attr_by_nid(OBJ_obj2nid(X509_NAME_ENTRY_get_object(ne)));
 	if (a == NULL) {
 		OBJ_obj2txt(oid, sizeof(oid), X509_NAME_ENTRY_get_object(ne), 0);
-		cert_why(why, whylen, "CSR subject attribute '%s' is not supported",
+		err_why(why, whylen, "CSR subject attribute '%s' is not supported",
 		    oid);
 		return ERR_POLICY;
 	}
 	if ((n = ASN1_STRING_to_UTF8(&utf8, X509_NAME_ENTRY_get_data(ne))) < 0) {
 		ERR_clear_error();
-		cert_why(why, whylen, "CSR subject attribute '%s' is not a valid "
+		err_why(why, whylen, "CSR subject attribute '%s' is not a valid "
 		    "string", a->name);
 		return ERR_BAD_REQUEST;
 	}
@@ -488,7 +477,7 @@ subject_from_csr(X509_REQ *csr, struct cert_names *names, char *why,
 	int i, count = X509_NAME_entry_count(name), rc;
 
 	if (count > CERT_SUBJECT_MAX) {
-		cert_why(why, whylen, "too many CSR subject attributes: %d "
+		err_why(why, whylen, "too many CSR subject attributes: %d "
 		    "(at most %d)", count, CERT_SUBJECT_MAX);
 		return ERR_BAD_REQUEST;
 	}
@@ -496,7 +485,7 @@ subject_from_csr(X509_REQ *csr, struct cert_names *names, char *why,
 		const X509_NAME_ENTRY *ne = X509_NAME_get_entry(name, i);
 
 		if (X509_NAME_ENTRY_set(ne) != i) {
-			cert_why(why, whylen, "CSR subject has a multi-valued RDN");
+			err_why(why, whylen, "CSR subject has a multi-valued RDN");
 			return ERR_POLICY;
 		}
 		if ((rc = csr_entry(ne, names, why, whylen)) != 0)
@@ -517,13 +506,13 @@ subject_policy(const struct conf_profile *p, struct cert_names *names,
 		const struct names_attr *a = names->subject[i].attr;
 
 		if (!names_list_has(&p->subject_allowed, a->name, strlen(a->name))) {
-			cert_why(why, whylen, "%s attribute '%s' is not allowed by "
+			err_why(why, whylen, "%s attribute '%s' is not allowed by "
 			    "profile '%s'", prefix, a->name, p->name);
 			return ERR_POLICY;
 		}
 		for (j = 0; j < i && !(a->flags & ATTR_MULTI); j++)
 			if (names->subject[j].attr == a) {
-				cert_why(why, whylen, "%s attribute '%s' appears "
+				err_why(why, whylen, "%s attribute '%s' appears "
 				    "more than once", prefix, a->name);
 				return ERR_POLICY;
 			}
@@ -536,7 +525,7 @@ subject_policy(const struct conf_profile *p, struct cert_names *names,
 			if (names_attr_by_name(r, name_len) == names->subject[j].attr)
 				break;
 		if (j == names->n_subject) {
-			cert_why(why, whylen, "%s attribute '%s' is required by "
+			err_why(why, whylen, "%s attribute '%s' is required by "
 			    "profile '%s'", prefix, r, p->name);
 			return ERR_POLICY;
 		}
@@ -584,7 +573,7 @@ san_value(int type, size_t idx, const struct cert_pair *pr,
 		return rc;
 	if (type == GEN_IPADD) {
 		if (!ip_parse(pr->value, len, ip, &len)) {
-			cert_why(why, whylen, "ip address '%s' is not a valid IPv4 "
+			err_why(why, whylen, "ip address '%s' is not a valid IPv4 "
 			    "or IPv6 address", names_quote(pr->value, pr->value_len,
 			    q, sizeof(q)));
 			return ERR_POLICY;
@@ -622,7 +611,7 @@ san_from_request(const struct conf_profile *p, const struct cert_request *req,
 	int type, rc;
 
 	if (req->n_san > limit) {
-		cert_why(why, whylen, "too many subjectAltName entries: %zu "
+		err_why(why, whylen, "too many subjectAltName entries: %zu "
 		    "(profile '%s' allows %zu)", req->n_san, p->name, limit);
 		return ERR_POLICY;
 	}
@@ -635,13 +624,13 @@ san_from_request(const struct conf_profile *p, const struct cert_request *req,
 		struct cert_san *s = &names->san[i];
 
 		if ((type = san_type(pr)) < 0) {
-			cert_why(why, whylen, "unknown subjectAltName type '%s' "
+			err_why(why, whylen, "unknown subjectAltName type '%s' "
 			    "(dns, email, ip, uri)", names_quote(pr->name,
 			    pr->name_len, q, sizeof(q)));
 			return ERR_BAD_REQUEST;
 		}
 		if (!names_list_has(&p->san_types, pr->name, pr->name_len)) {
-			cert_why(why, whylen, "subjectAltName type '%s' is not "
+			err_why(why, whylen, "subjectAltName type '%s' is not "
 			    "allowed by profile '%s'", names_san_type_name(type),
 			    p->name);
 			return ERR_POLICY;
@@ -652,7 +641,7 @@ san_from_request(const struct conf_profile *p, const struct cert_request *req,
 		for (j = 0; j < i; j++)
 			if (names->san[j].type == type && names->san[j].len == s->len &&
 			    memcmp(names->san[j].value, s->value, s->len) == 0) {
-				cert_why(why, whylen, "%s '%s' appears more than once",
+				err_why(why, whylen, "%s '%s' appears more than once",
 				    san_what(type), names_quote(pr->value,
 				    pr->value_len, q, sizeof(q)));
 				return ERR_POLICY;
@@ -679,7 +668,7 @@ cn_in_san(const struct conf_profile *p, const struct cert_names *names,
 			    names->san[j].value, names->san[j].len))
 				break;
 		if (j == names->n_san) {
-			cert_why(why, whylen, "subject CN '%s' is not among the "
+			err_why(why, whylen, "subject CN '%s' is not among the "
 			    "subjectAltName entries (profile '%s')",
 			    names_quote(r->value, r->len, q, sizeof(q)), p->name);
 			return ERR_POLICY;
@@ -711,7 +700,7 @@ cert_names_parse(const struct conf_profile *p, const struct cert_request *req,
 	if (rc == 0)
 		rc = san_from_request(p, req, names, why, whylen);
 	if (rc == 0 && names->n_subject == 0 && names->n_san == 0) {
-		cert_why(why, whylen, "the certificate would have neither a "
+		err_why(why, whylen, "the certificate would have neither a "
 		    "subject nor a subjectAltName");
 		rc = ERR_POLICY;
 	}
@@ -719,7 +708,7 @@ cert_names_parse(const struct conf_profile *p, const struct cert_request *req,
 		rc = cn_in_san(p, names, why, whylen);
 	if (rc != 0) {
 		if (rc == ERR_NOMEM)
-			cert_why(why, whylen, "out of memory");
+			err_why(why, whylen, "out of memory");
 		cert_names_free(names);
 		return rc;
 	}

@@ -36,23 +36,23 @@ cert_validity(const struct conf_profile *p, const struct cert_request *req,
 
 	*not_before = *not_after = 0;
 	if (req->days > p->max_days) {
-		cert_why(why, whylen, "days %u exceeds the maximum %u of profile "
+		err_why(why, whylen, "days %u exceeds the maximum %u of profile "
 		    "'%s'", req->days, p->max_days, p->name);
 		return ERR_POLICY;
 	}
 	if (days == 0) {
-		cert_why(why, whylen, "profile '%s' has no default validity", p->name);
+		err_why(why, whylen, "profile '%s' has no default validity", p->name);
 		return ERR_CONFIG;
 	}
 	if (req->not_before != 0 || req->not_after != 0) {
 		nb = req->not_before;
 		na = req->not_after;
 		if (nb < 0 || na <= nb || na > CERT_TIME_MAX) {
-			cert_why(why, whylen, "reserved validity is malformed");
+			err_why(why, whylen, "reserved validity is malformed");
 			return ERR_INVAL;
 		}
 		if (na - nb + 1 > max) {
-			cert_why(why, whylen, "validity of %lld seconds exceeds %u "
+			err_why(why, whylen, "validity of %lld seconds exceeds %u "
 			    "days (profile '%s')", (long long)(na - nb + 1),
 			    p->max_days, p->name);
 			return ERR_POLICY;
@@ -62,7 +62,7 @@ cert_validity(const struct conf_profile *p, const struct cert_request *req,
 		nb = now - (int64_t)p->backdate_seconds;
 		na = nb + (int64_t)days * CERT_DAY_SECONDS - 1;
 		if (now < 0 || nb < 0 || na > CERT_TIME_MAX) {
-			cert_why(why, whylen, "time %lld is out of range",
+			err_why(why, whylen, "time %lld is out of range",
 			    (long long)now);
 			return ERR_INVAL;
 		}
@@ -89,12 +89,12 @@ plan_run(const struct conf_profile *p, const struct cert_issuer *issuers,
 
 	memset(pl, 0, sizeof(*pl));
 	if (p == NULL || req == NULL || (n > 0 && issuers == NULL)) {
-		cert_why(why, whylen, "cert_plan: missing argument");
+		err_why(why, whylen, "cert_plan: missing argument");
 		return ERR_INVAL;
 	}
 	if (req->profile != NULL && (strlen(p->name) != req->profile_len ||
 	    memcmp(p->name, req->profile, req->profile_len) != 0)) {
-		cert_why(why, whylen, "request is for another profile than '%s'",
+		err_why(why, whylen, "request is for another profile than '%s'",
 		    p->name);
 		return ERR_INVAL;
 	}

@@ -44,10 +44,10 @@ repo_mdb_fail(struct repo_txn *t, int mrc, const char *what, char *why,
 	if (mrc == MDB_MAP_FULL && t != NULL) {
 		t->map_full = true;
 		t->repo->grow = true;
-		repo_why(why, whylen, "%s: the repository map is full; it grows "
+		err_why(why, whylen, "%s: the repository map is full; it grows "
 		    "before the next transaction", what);
 	} else
-		repo_why(why, whylen, "%s: %s", what, mdb_strerror(mrc));
+		err_why(why, whylen, "%s: %s", what, mdb_strerror(mrc));
 	return repo_txn_break(t, ERR_REPO);
 }
 
@@ -85,11 +85,11 @@ int
 repo_txn_writable(struct repo_txn *t, char *why, size_t whylen)
 {
 	if (t == NULL || !t->write) {
-		repo_why(why, whylen, "a write transaction is needed");
+		err_why(why, whylen, "a write transaction is needed");
 		return ERR_INVAL;
 	}
 	if (t->broken) {
-		repo_why(why, whylen, "the transaction failed earlier");
+		err_why(why, whylen, "the transaction failed earlier");
 		return ERR_REPO;
 	}
 	return 0;
@@ -106,35 +106,35 @@ repo_prepare_path(const char *path, int flags, char *why, size_t whylen)
 
 	if (stat(path, &st) != 0) {
 		if (errno != ENOENT) {
-			repo_why(why, whylen, "%s: %s", path, strerror(errno));
+			err_why(why, whylen, "%s: %s", path, strerror(errno));
 			return ERR_REPO;
 		}
 		if (!(flags & REPO_CREATE)) {
-			repo_why(why, whylen, "%s: no repository there", path);
+			err_why(why, whylen, "%s: no repository there", path);
 			return ERR_NOT_FOUND;
 		}
 		if (flags & REPO_FILE)
 			return 0;
 		if (mkdir(path, 0700) != 0) {
-			repo_why(why, whylen, "%s: cannot create: %s", path,
+			err_why(why, whylen, "%s: cannot create: %s", path,
 			    strerror(errno));
 			return ERR_REPO;
 		}
 		return 0;
 	}
 	if ((flags & REPO_FILE) && !S_ISREG(st.st_mode)) {
-		repo_why(why, whylen, "%s: not a regular file", path);
+		err_why(why, whylen, "%s: not a regular file", path);
 		return ERR_REPO;
 	}
 	if (flags & REPO_FILE)
 		return 0;
 	if (!S_ISDIR(st.st_mode)) {
-		repo_why(why, whylen, "%s: not a directory", path);
+		err_why(why, whylen, "%s: not a directory", path);
 		return ERR_REPO;
 	}
 	snprintf(data, sizeof(data), "%s/data.mdb", path);
 	if (!(flags & REPO_CREATE) && stat(data, &st) != 0) {
-		repo_why(why, whylen, "%s: no repository there (no data.mdb)",
+		err_why(why, whylen, "%s: no repository there (no data.mdb)",
 		    path);
 		return ERR_NOT_FOUND;
 	}
@@ -168,7 +168,7 @@ repo_meta_check(struct repo_txn *t, char *why, size_t whylen)
 	    &v, why, whylen);
 	if (rc != 0 || v.mv_size != 4) {
 		if (rc != ERR_REPO)
-			repo_why(why, whylen, "%s: not a signer repository (no "
+			err_why(why, whylen, "%s: not a signer repository (no "
 			    "schema version)", r->path);
 		return ERR_REPO;
 	}
@@ -176,7 +176,7 @@ repo_meta_check(struct repo_txn *t, char *why, size_t whylen)
 	version = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	    (uint32_t)p[2] << 8 | p[3];
 	if (version != REPO_SCHEMA_VERSION) {
-		repo_why(why, whylen, "%s: repository schema version %u, this "
+		err_why(why, whylen, "%s: repository schema version %u, this "
 		    "signerd supports %d", r->path, version, REPO_SCHEMA_VERSION);
 		return ERR_REPO;
 	}
@@ -185,14 +185,14 @@ repo_meta_check(struct repo_txn *t, char *why, size_t whylen)
 	if (rc != 0 || v.mv_size != 1 || ((const uint8_t *)v.mv_data)[0] < 1 ||
 	    ((const uint8_t *)v.mv_data)[0] > REPO_NODE_MAX) {
 		if (rc != ERR_REPO)
-			repo_why(why, whylen, "%s: no valid node id", r->path);
+			err_why(why, whylen, "%s: no valid node id", r->path);
 		return ERR_REPO;
 	}
 	p = v.mv_data;
 	if (r->node == 0)
 		r->node = p[0];
 	if (p[0] != r->node) {
-		repo_why(why, whylen, "%s: repository belongs to node %u, but "
+		err_why(why, whylen, "%s: repository belongs to node %u, but "
 		    "this signer is configured as node %u", r->path, p[0],
 		    r->node);
 		return ERR_REPO;
@@ -217,7 +217,7 @@ repo_init(struct repo *r, int flags, char *why, size_t whylen)
 	for (i = 0; i < REPO_DB_COUNT && rc == 0; i++) {
 		mrc = mdb_dbi_open(t.txn, repo_db_names[i], dflags, &r->dbi[i]);
 		if (mrc == MDB_NOTFOUND) {
-			repo_why(why, whylen, "%s: not a signer repository (no "
+			err_why(why, whylen, "%s: not a signer repository (no "
 			    "'%s' database)", r->path, repo_db_names[i]);
 			rc = ERR_REPO;
 		} else if (mrc != 0)
@@ -244,11 +244,11 @@ repo_open_check(const char *path, uint8_t node, size_t map_size_mb, int flags,
 	    (flags & ~(REPO_CREATE | REPO_RDONLY | REPO_FILE)) != 0 ||
 	    ((flags & REPO_CREATE) && (flags & REPO_RDONLY)) ||
 	    map_size_mb < 1 || map_size_mb > REPO_MAP_MAX_MB) {
-		repo_why(why, whylen, "repo_open: invalid arguments");
+		err_why(why, whylen, "repo_open: invalid arguments");
 		return ERR_INVAL;
 	}
 	if (node > REPO_NODE_MAX || (node == 0 && !(flags & REPO_RDONLY))) {
-		repo_why(why, whylen, "node id %u is not 1..%d", node,
+		err_why(why, whylen, "node id %u is not 1..%d", node,
 		    REPO_NODE_MAX);
 		return ERR_INVAL;
 	}
@@ -324,7 +324,7 @@ repo_grow(struct repo *r, char *why, size_t whylen)
 	if ((mrc = mdb_env_info(r->env, &info)) != 0)
 		return repo_mdb_fail(NULL, mrc, r->path, why, whylen);
 	if (info.me_mapsize >= max) {
-		repo_why(why, whylen, "%s: the repository map is at its "
+		err_why(why, whylen, "%s: the repository map is at its "
 		    "maximum of %d MiB", r->path, REPO_MAP_MAX_MB);
 		return ERR_REPO;
 	}
@@ -343,7 +343,7 @@ repo_begin(struct repo *r, bool write, struct repo_txn **out, char *why,
 
 	*out = NULL;
 	if (r == NULL || (write && r->rdonly)) {
-		repo_why(why, whylen, "the repository is open read only");
+		err_why(why, whylen, "the repository is open read only");
 		return ERR_INVAL;
 	}
 	if ((rc = repo_grow(r, why, whylen)) != 0)
@@ -375,7 +375,7 @@ repo_end(struct repo_txn *t, bool commit, bool *full, char *why, size_t whylen)
 	int mrc, rc = 0;
 
 	if (commit && t->broken) {
-		repo_why(why, whylen, "%s: transaction not committed: an "
+		err_why(why, whylen, "%s: transaction not committed: an "
 		    "operation in it failed", r->path);
 		commit = false;
 		rc = ERR_REPO;
@@ -470,23 +470,23 @@ repo_backup(struct repo *r, const char *path, char *why, size_t whylen)
 		return ERR_INVAL;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 	    0600)) < 0) {
-		repo_why(why, whylen, "%s: %s%s", path, strerror(errno),
+		err_why(why, whylen, "%s: %s%s", path, strerror(errno),
 		    errno == EEXIST ? "; a backup never overwrites a file" : "");
 		return errno == EEXIST ? ERR_CONFLICT : ERR_SYSTEM;
 	}
 	if (fchmod(fd, 0600) != 0) {
-		repo_why(why, whylen, "%s: %s", path, strerror(errno));
+		err_why(why, whylen, "%s: %s", path, strerror(errno));
 		rc = ERR_SYSTEM;
 	} else if ((mrc = mdb_env_copyfd2(r->env, fd, MDB_CP_COMPACT)) != 0) {
-		repo_why(why, whylen, "%s: backup failed: %s", path,
+		err_why(why, whylen, "%s: backup failed: %s", path,
 		    mdb_strerror(mrc));
 		rc = ERR_REPO;
 	} else if (fsync(fd) != 0) {
-		repo_why(why, whylen, "%s: %s", path, strerror(errno));
+		err_why(why, whylen, "%s: %s", path, strerror(errno));
 		rc = ERR_SYSTEM;
 	}
 	if (close(fd) != 0 && rc == 0) {
-		repo_why(why, whylen, "%s: %s", path, strerror(errno));
+		err_why(why, whylen, "%s: %s", path, strerror(errno));
 		rc = ERR_SYSTEM;
 	}
 	if (rc != 0)

@@ -49,17 +49,6 @@ struct repo_wr {
 	bool overflow;
 };
 
-void
-repo_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
 
 bool
 repo_id_valid(const char *s)
@@ -292,7 +281,7 @@ rd_end(struct repo_rd *r, const char *what, char *why, size_t whylen)
 		rd_bad(r, "trailing bytes", "end");
 	if (r->fault == NULL)
 		return 0;
-	repo_why(why, whylen, "%s record: %s: %s at byte %zu", what,
+	err_why(why, whylen, "%s record: %s: %s at byte %zu", what,
 	    r->field, r->fault, r->off);
 	return ERR_REPO;
 }
@@ -448,7 +437,7 @@ repo_cert_decode(const uint8_t *buf, size_t len, struct repo_cert *out,
 		rd_bad(&r, "length out of range", "der");
 	if ((p = rd_take(&r, dlen, "der")) != NULL && dlen > 0) {
 		if ((out->der = malloc(dlen)) == NULL) {
-			repo_why(why, whylen, "out of memory");
+			err_why(why, whylen, "out of memory");
 			return ERR_NOMEM;
 		}
 		memcpy(out->der, p, dlen);

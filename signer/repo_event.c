@@ -138,7 +138,7 @@ get_text(const msgpack_object *map, const char *key, size_t min, size_t max,
 	if ((rc = msg_get_str(map, key, true, max, &s, &n, why, whylen)) < 0)
 		return rc;
 	if (n < min) {
-		repo_why(why, whylen, "field '%s' is empty", key);
+		err_why(why, whylen, "field '%s' is empty", key);
 		return ERR_BAD_REQUEST;
 	}
 	memcpy(dst, s, n);
@@ -158,7 +158,7 @@ get_bytes(const msgpack_object *map, const char *key, size_t min, size_t max,
 	if ((rc = msg_get_bin(map, key, true, max, &b, &n, why, whylen)) < 0)
 		return rc;
 	if (n < min) {
-		repo_why(why, whylen, "field '%s' must be at least %zu bytes",
+		err_why(why, whylen, "field '%s' must be at least %zu bytes",
 		    key, min);
 		return ERR_BAD_REQUEST;
 	}
@@ -177,7 +177,7 @@ get_serial(const msgpack_object *map, struct serial *s, char *why,
 	    whylen)) < 0)
 		return rc;
 	if (!repo_serial_valid(s)) {
-		repo_why(why, whylen, "field 'serial' has a leading zero byte");
+		err_why(why, whylen, "field 'serial' has a leading zero byte");
 		return ERR_BAD_REQUEST;
 	}
 	return 0;
@@ -195,11 +195,11 @@ get_der(const msgpack_object *map, struct repo_cert *c, char *why,
 	    whylen)) < 0)
 		return rc;
 	if (n == 0) {
-		repo_why(why, whylen, "field 'der' is empty");
+		err_why(why, whylen, "field 'der' is empty");
 		return ERR_BAD_REQUEST;
 	}
 	if ((c->der = malloc(n)) == NULL) {
-		repo_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 		return ERR_NOMEM;
 	}
 	memcpy(c->der, b, n);
@@ -255,7 +255,7 @@ decode_revoke(const msgpack_object *map, struct repo_revocation *rev,
 		return rc;
 	if (reason < CRL_REASON_NONE || reason > REPO_REASON_MAX ||
 	    !repo_reason_valid((int)reason)) {
-		repo_why(why, whylen, "field 'reason' is not a CRLReason");
+		err_why(why, whylen, "field 'reason' is not a CRLReason");
 		return ERR_BAD_REQUEST;
 	}
 	rev->reason = (int)reason;
@@ -272,7 +272,7 @@ decode_map(const msgpack_object *map, struct repo_event *ev, char *why,
 	int rc;
 
 	if (map->type != MSGPACK_OBJECT_MAP) {
-		repo_why(why, whylen, "not a map");
+		err_why(why, whylen, "not a map");
 		return ERR_BAD_REQUEST;
 	}
 	if ((rc = msg_get_str(map, "type", true, REPO_EVENT_TYPE_MAX, &type,
@@ -294,7 +294,7 @@ decode_map(const msgpack_object *map, struct repo_event *ev, char *why,
 		ev->rev.origin = ev->origin;
 		return rc;
 	}
-	repo_why(why, whylen, "unknown type '%.*s'", (int)tlen, type);
+	err_why(why, whylen, "unknown type '%.*s'", (int)tlen, type);
 	return ERR_BAD_REQUEST;
 }
 
@@ -309,13 +309,13 @@ repo_event_decode(const uint8_t *buf, size_t len, struct repo_event *out,
 
 	memset(out, 0, sizeof(*out));
 	if (buf == NULL || len == 0 || len > REPO_EVENT_MAX) {
-		repo_why(why, whylen, "event: size %zu out of range 1..%d", len,
+		err_why(why, whylen, "event: size %zu out of range 1..%d", len,
 		    REPO_EVENT_MAX);
 		return ERR_REPO;
 	}
 	/* msgpack-c allocates from declared counts: check them first. */
 	if (msg_check(buf, len, msg, sizeof(msg)) != 0) {
-		repo_why(why, whylen, "event: %s", msg);
+		err_why(why, whylen, "event: %s", msg);
 		return ERR_REPO;
 	}
 	msgpack_unpacked_init(&up);
@@ -327,9 +327,9 @@ repo_event_decode(const uint8_t *buf, size_t len, struct repo_event *out,
 		rc = decode_map(&up.data, out, msg, sizeof(msg));
 	msgpack_unpacked_destroy(&up);
 	if (rc == ERR_NOMEM) {
-		repo_why(why, whylen, "event: out of memory");
+		err_why(why, whylen, "event: out of memory");
 	} else if (rc != 0) {
-		repo_why(why, whylen, "event: %s", msg);
+		err_why(why, whylen, "event: %s", msg);
 		rc = ERR_REPO;
 	}
 	if (rc != 0)
@@ -388,7 +388,7 @@ repo_vv_get(struct repo_txn *t, uint8_t origin, uint64_t *seq, char *why,
 	if (rc != 0)
 		return rc;
 	if (v.mv_size != 8) {
-		repo_why(why, whylen, "version vector entry of node %u is %zu "
+		err_why(why, whylen, "version vector entry of node %u is %zu "
 		    "bytes, not 8", origin, v.mv_size);
 		return ERR_REPO;
 	}
@@ -410,13 +410,13 @@ repo_event_append(struct repo_txn *t, struct repo_event *ev, char *why,
 	if ((rc = repo_vv_get(t, ev->origin, &seq, why, whylen)) != 0)
 		return repo_txn_break(t, rc);
 	if (seq == UINT64_MAX) {
-		repo_why(why, whylen, "event sequence of node %u exhausted",
+		err_why(why, whylen, "event sequence of node %u exhausted",
 		    ev->origin);
 		return repo_txn_break(t, ERR_REPO);
 	}
 	ev->seq = seq + 1;
 	if ((rc = repo_event_encode(ev, &val, &len)) != 0) {
-		repo_why(why, whylen, "cannot encode event %u/%llu", ev->origin,
+		err_why(why, whylen, "cannot encode event %u/%llu", ev->origin,
 		    (unsigned long long)ev->seq);
 		return repo_txn_break(t, rc == ERR_NOMEM ? rc : ERR_INTERNAL);
 	}
@@ -459,7 +459,7 @@ repo_events_foreach(struct repo_txn *t, uint8_t origin, uint64_t after_seq,
 	while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
 		if (k.mv_size != REPO_EVENT_KEY_LEN) {
-			repo_why(why, whylen, "event log key of %zu bytes",
+			err_why(why, whylen, "event log key of %zu bytes",
 			    k.mv_size);
 			rc = ERR_REPO;
 			break;

@@ -53,8 +53,6 @@ struct repo_key {
 	size_t len;
 };
 
-void repo_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /*
  * Turn an LMDB failure of what into ERR_REPO with a message; MDB_MAP_FULL
  * asks the repository to grow its map before the next transaction.

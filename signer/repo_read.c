@@ -50,25 +50,25 @@ repo_cert_load(struct repo_txn *t, const char *issuer,
 
 	memset(out, 0, sizeof(*out));
 	if (t == NULL || repo_key_make(issuer, serial, &k) != 0) {
-		repo_why(why, whylen, "invalid issuer id or serial");
+		err_why(why, whylen, "invalid issuer id or serial");
 		return ERR_BAD_REQUEST;
 	}
 	repo_key_text(k.b, k.len, name, sizeof(name));
 	if ((rc = repo_get(t, REPO_DB_CERTS, k.b, k.len, &v, why,
 	    whylen)) != 0) {
 		if (rc == ERR_NOT_FOUND)
-			repo_why(why, whylen, "no certificate with %s", name);
+			err_why(why, whylen, "no certificate with %s", name);
 		return rc;
 	}
 	if ((rc = repo_cert_decode(v.mv_data, v.mv_size, out, msg,
 	    sizeof(msg))) != 0) {
-		repo_why(why, whylen, "%s: %s", name, msg);
+		err_why(why, whylen, "%s: %s", name, msg);
 		return rc;
 	}
 	if (!repo_key_matches(&(MDB_val){ .mv_size = k.len, .mv_data = k.b },
 	    out->issuer, &out->serial)) {
 		repo_cert_clear(out);
-		repo_why(why, whylen, "%s: the record names another "
+		err_why(why, whylen, "%s: the record names another "
 		    "certificate", name);
 		return ERR_REPO;
 	}
@@ -87,25 +87,25 @@ repo_revocation_load(struct repo_txn *t, const char *issuer,
 
 	memset(out, 0, sizeof(*out));
 	if (t == NULL || repo_key_make(issuer, serial, &k) != 0) {
-		repo_why(why, whylen, "invalid issuer id or serial");
+		err_why(why, whylen, "invalid issuer id or serial");
 		return ERR_BAD_REQUEST;
 	}
 	repo_key_text(k.b, k.len, name, sizeof(name));
 	if ((rc = repo_get(t, REPO_DB_REVOKED, k.b, k.len, &v, why,
 	    whylen)) != 0) {
 		if (rc == ERR_NOT_FOUND)
-			repo_why(why, whylen, "no revocation of %s", name);
+			err_why(why, whylen, "no revocation of %s", name);
 		return rc;
 	}
 	if ((rc = repo_revocation_decode(v.mv_data, v.mv_size, out, msg,
 	    sizeof(msg))) != 0) {
-		repo_why(why, whylen, "revocation of %s: %s", name, msg);
+		err_why(why, whylen, "revocation of %s: %s", name, msg);
 		return rc;
 	}
 	if (!repo_key_matches(&(MDB_val){ .mv_size = k.len, .mv_data = k.b },
 	    out->issuer, &out->serial)) {
 		memset(out, 0, sizeof(*out));
-		repo_why(why, whylen, "revocation of %s: the record names "
+		err_why(why, whylen, "revocation of %s: the record names "
 		    "another serial", name);
 		return ERR_REPO;
 	}
@@ -139,25 +139,25 @@ repo_ref_find(struct repo_txn *t, const uint8_t *ref, size_t ref_len,
 
 	memset(out, 0, sizeof(*out));
 	if (t == NULL || !repo_ref_valid(ref, ref_len)) {
-		repo_why(why, whylen, "a ref is 1..%d bytes", REPO_REF_MAX);
+		err_why(why, whylen, "a ref is 1..%d bytes", REPO_REF_MAX);
 		return ERR_BAD_REQUEST;
 	}
 	repo_ref_text(ref, ref_len, text, sizeof(text));
 	if ((rc = repo_get(t, REPO_DB_REFS, ref, ref_len, &v, why,
 	    whylen)) != 0) {
 		if (rc == ERR_NOT_FOUND)
-			repo_why(why, whylen, "no certificate for ref %s", text);
+			err_why(why, whylen, "no certificate for ref %s", text);
 		return rc;
 	}
 	if (repo_key_parse(v.mv_data, v.mv_size, issuer, &s) != 0) {
-		repo_why(why, whylen, "ref %s: unreadable index entry", text);
+		err_why(why, whylen, "ref %s: unreadable index entry", text);
 		return ERR_REPO;
 	}
 	if ((rc = repo_cert_load(t, issuer, &s, out, why, whylen)) != 0)
 		return rc == ERR_NOT_FOUND ? ERR_REPO : rc;
 	if (out->ref_len != ref_len || memcmp(out->ref, ref, ref_len) != 0) {
 		repo_cert_clear(out);
-		repo_why(why, whylen, "ref %s: the index points at a "
+		err_why(why, whylen, "ref %s: the index points at a "
 		    "certificate of another ref", text);
 		return ERR_REPO;
 	}
@@ -205,7 +205,7 @@ scan_revoked(const MDB_val *k, const MDB_val *v, void *arg, char *why,
 	    sizeof(msg)) != 0 ||
 	    !repo_key_matches(k, rev.issuer, &rev.serial)) {
 		repo_key_text(k->mv_data, k->mv_size, name, sizeof(name));
-		repo_why(why, whylen, "revocation of %s: %s", name,
+		err_why(why, whylen, "revocation of %s: %s", name,
 		    rev.issuer[0] != '\0' ? "the record names another serial" :
 		    msg);
 		return ERR_REPO;
@@ -222,7 +222,7 @@ repo_revoked_foreach(struct repo_txn *t, const char *issuer,
 	struct repo_key prefix;
 
 	if (t == NULL || cb == NULL || repo_key_issuer(issuer, &prefix) != 0) {
-		repo_why(why, whylen, "invalid issuer id");
+		err_why(why, whylen, "invalid issuer id");
 		return t == NULL || cb == NULL ? ERR_INVAL : ERR_BAD_REQUEST;
 	}
 	return repo_scan(t, REPO_DB_REVOKED, prefix.b, prefix.len,
@@ -242,7 +242,7 @@ scan_cert(const MDB_val *k, const MDB_val *v, void *arg, char *why,
 	    sizeof(msg))) != 0 ||
 	    !repo_key_matches(k, c.issuer, &c.serial)) {
 		repo_key_text(k->mv_data, k->mv_size, name, sizeof(name));
-		repo_why(why, whylen, "%s: %s", name, rc != 0 ? msg :
+		err_why(why, whylen, "%s: %s", name, rc != 0 ? msg :
 		    "the record names another certificate");
 		repo_cert_clear(&c);
 		return rc == ERR_NOMEM ? rc : ERR_REPO;
@@ -263,7 +263,7 @@ repo_cert_foreach(struct repo_txn *t, const char *issuer,
 	if (t == NULL || cb == NULL)
 		return ERR_INVAL;
 	if (issuer != NULL && repo_key_issuer(issuer, &prefix) != 0) {
-		repo_why(why, whylen, "invalid issuer id");
+		err_why(why, whylen, "invalid issuer id");
 		return ERR_BAD_REQUEST;
 	}
 	return repo_scan(t, REPO_DB_CERTS, prefix.b, prefix.len, scan_cert, &a,
@@ -299,13 +299,13 @@ scan_stats(const MDB_val *k, const MDB_val *v, void *arg, char *why,
 
 	if (k->mv_size < 1 || k->mv_size > REPO_ID_MAX ||
 	    repo_stats_decode(v->mv_data, v->mv_size, &st) != 0) {
-		repo_why(why, whylen, "counters: unreadable entry");
+		err_why(why, whylen, "counters: unreadable entry");
 		return ERR_REPO;
 	}
 	memcpy(issuer, k->mv_data, k->mv_size);
 	issuer[k->mv_size] = '\0';
 	if (!repo_id_valid(issuer)) {
-		repo_why(why, whylen, "counters: invalid issuer id");
+		err_why(why, whylen, "counters: invalid issuer id");
 		return ERR_REPO;
 	}
 	a->sum.certs += st.certs;
@@ -333,14 +333,14 @@ repo_stats(struct repo_txn *t, const char *issuer, struct repo_stats *out,
 		return rc;
 	}
 	if (!repo_id_valid(issuer)) {
-		repo_why(why, whylen, "invalid issuer id");
+		err_why(why, whylen, "invalid issuer id");
 		return ERR_BAD_REQUEST;
 	}
 	rc = repo_get(t, REPO_DB_STATS, issuer, strlen(issuer), &v, why, whylen);
 	if (rc == ERR_NOT_FOUND)
 		return 0;
 	if (rc == 0 && repo_stats_decode(v.mv_data, v.mv_size, out) != 0) {
-		repo_why(why, whylen, "counters of issuer '%s': %zu bytes, "
+		err_why(why, whylen, "counters of issuer '%s': %zu bytes, "
 		    "not %d", issuer, v.mv_size, REPO_STATS_LEN);
 		rc = ERR_REPO;
 	}

@@ -464,6 +464,6 @@ repo_verify(struct repo *r, void (*cb)(const char *problem, void *ctx),
 	repo_abort(v.t);
 	free(v.iss);
 	if (rc == ERR_NOMEM)
-		repo_why(why, whylen, "out of memory");
+		err_why(why, whylen, "out of memory");
 	return rc != 0 ? rc : v.problems;
 }

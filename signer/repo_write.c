@@ -57,12 +57,12 @@ repo_stats_add(struct repo_txn *t, const char *issuer, int64_t certs,
 	    stats_apply(&st.revoked, revoked) != 0))
 		rc = ERR_REPO;
 	if (rc != 0 && rc != ERR_NOT_FOUND) {
-		repo_why(why, whylen, "counters of issuer '%s' are corrupt",
+		err_why(why, whylen, "counters of issuer '%s' are corrupt",
 		    issuer);
 		return repo_txn_break(t, ERR_REPO);
 	}
 	if (rc == ERR_NOT_FOUND && (certs < 0 || pending < 0 || revoked < 0)) {
-		repo_why(why, whylen, "counters of issuer '%s' are missing",
+		err_why(why, whylen, "counters of issuer '%s' are missing",
 		    issuer);
 		return repo_txn_break(t, ERR_REPO);
 	}
@@ -89,7 +89,7 @@ cert_store(struct repo_txn *t, const struct repo_cert *c, unsigned int flags,
 
 	if (repo_key_make(c->issuer, &c->serial, &k) != 0 ||
 	    (rc = repo_cert_encode(c, &val, &len)) == ERR_INVAL) {
-		repo_why(why, whylen, "cannot encode a certificate record");
+		err_why(why, whylen, "cannot encode a certificate record");
 		return ERR_INTERNAL;
 	}
 	if (rc != 0)
@@ -106,19 +106,19 @@ reserve_check(const struct repo_cert *req, char *why, size_t whylen)
 	size_t sublen = strnlen(req->subject, REPO_SUBJECT_MAX + 1);
 
 	if (!repo_id_valid(req->issuer))
-		repo_why(why, whylen, "issuer id must be 1..%d bytes of UTF-8",
+		err_why(why, whylen, "issuer id must be 1..%d bytes of UTF-8",
 		    REPO_ID_MAX);
 	else if (!repo_id_valid(req->profile))
-		repo_why(why, whylen, "profile name must be 1..%d bytes of "
+		err_why(why, whylen, "profile name must be 1..%d bytes of "
 		    "UTF-8", REPO_ID_MAX);
 	else if (!repo_ref_valid(req->ref, req->ref_len))
-		repo_why(why, whylen, "ref must be 1..%d bytes", REPO_REF_MAX);
+		err_why(why, whylen, "ref must be 1..%d bytes", REPO_REF_MAX);
 	else if (sublen > REPO_SUBJECT_MAX ||
 	    !msg_utf8_valid(req->subject, sublen))
-		repo_why(why, whylen, "subject summary must be at most %d bytes "
+		err_why(why, whylen, "subject summary must be at most %d bytes "
 		    "of UTF-8", REPO_SUBJECT_MAX);
 	else if (req->not_after < req->not_before)
-		repo_why(why, whylen, "not_after is before not_before");
+		err_why(why, whylen, "not_after is before not_before");
 	else
 		return 0;
 	return ERR_BAD_REQUEST;
@@ -136,7 +136,7 @@ serial_pick(struct repo_txn *t, const char *issuer, struct serial *s,
 	for (i = 0; i < REPO_SERIAL_TRIES; i++) {
 		if ((rc = serial_generate(t->repo->node, s)) != 0 ||
 		    (rc = repo_key_make(issuer, s, &k)) != 0) {
-			repo_why(why, whylen, "cannot generate a serial number");
+			err_why(why, whylen, "cannot generate a serial number");
 			return ERR_INTERNAL;
 		}
 		rc = repo_get(t, REPO_DB_CERTS, k.b, k.len, &v, why, whylen);
@@ -148,7 +148,7 @@ serial_pick(struct repo_txn *t, const char *issuer, struct serial *s,
 		if (rc != 0)
 			return rc;
 	}
-	repo_why(why, whylen, "no unused serial number after %d tries",
+	err_why(why, whylen, "no unused serial number after %d tries",
 	    REPO_SERIAL_TRIES);
 	return ERR_INTERNAL;
 }
@@ -166,11 +166,11 @@ reserve_existing(const struct repo_cert *req, struct repo_cert *found,
 	repo_ref_text(req->ref, req->ref_len, text, sizeof(text));
 	serial_to_hex(&found->serial, hex);
 	if (strcmp(found->profile, req->profile) != 0)
-		repo_why(why, whylen, "ref %s was used with profile '%s' "
+		err_why(why, whylen, "ref %s was used with profile '%s' "
 		    "(serial %s), not '%s'", text, found->profile, hex,
 		    req->profile);
 	else
-		repo_why(why, whylen, "ref %s was used for another request "
+		err_why(why, whylen, "ref %s was used for another request "
 		    "(serial %s of issuer '%s')", text, hex, found->issuer);
 	repo_cert_clear(found);
 	return ERR_CONFLICT;
@@ -268,7 +268,7 @@ repo_cert_issue(struct repo_txn *t, const char *issuer,
 	if ((rc = repo_txn_writable(t, why, whylen)) != 0)
 		return rc;
 	if (der == NULL || der_len < 1 || der_len > REPO_DER_MAX) {
-		repo_why(why, whylen, "certificate DER must be 1..%d bytes",
+		err_why(why, whylen, "certificate DER must be 1..%d bytes",
 		    REPO_DER_MAX);
 		return ERR_BAD_REQUEST;
 	}
@@ -278,7 +278,7 @@ repo_cert_issue(struct repo_txn *t, const char *issuer,
 		rc = issue_record(t, &c, der, der_len, why, whylen);
 	else if (c.der_len != der_len || memcmp(c.der, der, der_len) != 0) {
 		serial_to_hex(serial, hex);
-		repo_why(why, whylen, "serial %s of issuer '%s' is already "
+		err_why(why, whylen, "serial %s of issuer '%s' is already "
 		    "issued with other DER", hex, issuer);
 		rc = ERR_CONFLICT;
 	}
@@ -296,15 +296,15 @@ static int
 revoke_check(const struct repo_revocation *r, char *why, size_t whylen)
 {
 	if (!repo_id_valid(r->issuer))
-		repo_why(why, whylen, "issuer id must be 1..%d bytes of UTF-8",
+		err_why(why, whylen, "issuer id must be 1..%d bytes of UTF-8",
 		    REPO_ID_MAX);
 	else if (!repo_serial_valid(&r->serial))
-		repo_why(why, whylen, "serial must be 1..%d bytes, positive, "
+		err_why(why, whylen, "serial must be 1..%d bytes, positive, "
 		    "without leading zero", SERIAL_MAX);
 	else if (!repo_reason_valid(r->reason))
-		repo_why(why, whylen, "reason %d is not a CRLReason", r->reason);
+		err_why(why, whylen, "reason %d is not a CRLReason", r->reason);
 	else if (!repo_ref_valid(r->ref, r->ref_len))
-		repo_why(why, whylen, "ref must be 1..%d bytes", REPO_REF_MAX);
+		err_why(why, whylen, "ref must be 1..%d bytes", REPO_REF_MAX);
 	else
 		return 0;
 	return ERR_BAD_REQUEST;
@@ -330,7 +330,7 @@ revoke_by_ref(struct repo_txn *t, const struct repo_revocation *req,
 	    repo_revocation_load(t, issuer, &s, found, why, whylen) != 0 ||
 	    found->ref_len != req->ref_len ||
 	    memcmp(found->ref, req->ref, req->ref_len) != 0) {
-		repo_why(why, whylen, "revoke ref %s: the index entry does not "
+		err_why(why, whylen, "revoke ref %s: the index entry does not "
 		    "lead to its revocation", text);
 		return ERR_REPO;
 	}
@@ -338,7 +338,7 @@ revoke_by_ref(struct repo_txn *t, const struct repo_revocation *req,
 	    serial_cmp(&s, &req->serial) == 0 && found->reason == req->reason)
 		return 1;
 	serial_to_hex(&s, hex);
-	repo_why(why, whylen, "revoke ref %s was used for serial %s of issuer "
+	err_why(why, whylen, "revoke ref %s was used for serial %s of issuer "
 	    "'%s' with reason %d", text, hex, issuer, found->reason);
 	return ERR_CONFLICT;
 }
