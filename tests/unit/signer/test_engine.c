@@ -83,7 +83,7 @@ server_job(struct sign_job *j, struct req_buf *rb, EVP_PKEY *key,
 	memset(j, 0, sizeof(*j));
 	snprintf(rb->host, sizeof(rb->host), "%s", host);
 	host = rb->host;
-	rb->csr = make_csr(key, host, &rb->csr_len);
+	rb->csr = make_csr(key, "requester", &rb->csr_len);
 	rb->subject[0] = (struct cert_pair){ "CN", 2, host, strlen(host) };
 	rb->san[0] = (struct cert_pair){ "dns", 3, host, strlen(host) };
 	snprintf(rb->ref, sizeof(rb->ref), "%s", ref);
@@ -390,6 +390,10 @@ test_hostile(void **state)
 		{ "curve", "secp256k1", "a.example.org", "server", 0, ERR_POLICY, "curve" },
 		{ "dns", "P-256", "a..example.org", "server", 0, ERR_POLICY, "empty label" },
 		{ "days", "P-256", "a.example.org", "server", 398, ERR_POLICY, "398" },
+		{ "utf8", "P-256", "bad\xff.example.org", "server", 0, ERR_BAD_REQUEST, "UTF-8" },
+		{ "label", "P-256", "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.example.org",
+		  "server", 0, ERR_POLICY, "" },
+		{ "wildcard", "P-256", "www.*.example.org", "server", 0, ERR_POLICY, "wildcard" },
 		{ "profile", "P-256", "a.example.org", "nosuch", 0, ERR_NOT_FOUND, "unknown profile 'nosuch'" },
 	};
 	uint64_t certs = cert_count(), events = event_count();
