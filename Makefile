@@ -47,7 +47,7 @@ endif
 # Program sources (PROGRAM_SRCS) are not part of their module's library.
 MODULE_ORDER := client signer sync hsm config proto
 MODULES := $(foreach m,$(MODULE_ORDER),$(if $(wildcard $(m)/*.c),$(m)))
-PROGRAM_SRCS := signer/signerctl.c
+PROGRAM_SRCS := signer/signerctl.c signer/signerd.c client/signer-client.c
 PROGRAM_BINS := $(patsubst %.c,$(BUILD)/%,$(notdir $(PROGRAM_SRCS)))
 MODULE_SRCS = $(filter-out $(PROGRAM_SRCS),$(wildcard $(1)/*.c))
 MODULE_OBJS = $(patsubst %.c,$(BUILD)/%.o,$(call MODULE_SRCS,$(1)))
@@ -83,9 +83,13 @@ $(BUILD)/%.o: %.c
 	@echo "  CC      $<"
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(BUILD)/signerctl: $(BUILD)/signer/signerctl.o $(MODULE_LIBS)
-	@echo "  LD      $@"
-	$(Q)$(CC) $(ALL_LDFLAGS) -o $@ $< $(MODULE_LIBS) $(PKG_LIBS)
+# Programs: build/<name> from <module>/<name>.c and the module libraries.
+define program_rule
+$(BUILD)/$(basename $(notdir $(1))): $(BUILD)/$(1:.c=.o) $(MODULE_LIBS)
+	@echo "  LD      $$@"
+	$(Q)$(CC) $(ALL_LDFLAGS) -o $$@ $$< $(MODULE_LIBS) $(PKG_LIBS)
+endef
+$(foreach p,$(PROGRAM_SRCS),$(eval $(call program_rule,$(p))))
 
 $(BUILD)/tests/lib/%.so: tests/lib/%.c
 	@mkdir -p $(@D)
@@ -191,6 +195,9 @@ deps:
 install: all
 	install -d $(DESTDIR)$(BINDIR)
 	install -m 0755 $(PROGRAM_BINS) $(DESTDIR)$(BINDIR)/
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
+	install -m 0644 docs/man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 docs/man/*.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf $(BUILD)

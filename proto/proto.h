@@ -255,4 +255,15 @@ bool msg_utf8_valid(const char *s, size_t len);
  */
 int msg_frame(const msgpack_sbuffer *sb, uint8_t **out, size_t *outlen);
 
+/*
+ * The serial line (proto/line.c): a tty opened raw 8N1 (cfmakeraw, CS8 |
+ * CLOCAL | CREAD, VMIN 1, VTIME 0), at baud (a standard termios rate), with
+ * RTS/CTS flow control when rtscts, non-blocking, close-on-exec, and
+ * exclusive (TIOCEXCL). *fd is the caller's (close). Returns 0, ERR_INVAL
+ * (unsupported baud), ERR_SYSTEM (open or termios failed; why says which,
+ * with strerror) or ERR_CONFIG (not a tty).
+ */
+int line_open(const char *device, uint32_t baud, bool rtscts, int *fd,
+    char *why, size_t whylen);
+
 #endif /* PROTO_PROTO_H */

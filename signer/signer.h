@@ -642,4 +642,34 @@ int signer_demo_create(const char *dir, char *why, size_t whylen);
 
 /* --- end of demo section --- */
 
+/* ===================================================================== */
+/* CRL (signer/crl.c)                                                     */
+/* ===================================================================== */
+
+/*
+ * Build and sign a full v2 CRL of issuer issuer_index (0..n-1 of
+ * signer_issuers) at now: authorityKeyIdentifier, cRLNumber number,
+ * thisUpdate now, nextUpdate now + the issuer's crl.lifetime_days, every
+ * revocation of the repository in serial order with its date and, unless
+ * CRL_REASON_NONE, its reason code. Signed on the token with the issuer's
+ * key and its default digest. *der (OPENSSL_free) and *len receive the DER.
+ * Returns 0, ERR_INVAL (no such issuer or no HSM), ERR_REPO, ERR_HSM,
+ * ERR_PIN, ERR_NOMEM or ERR_INTERNAL.
+ */
+int crl_build(struct signer *s, size_t issuer_index, int64_t now,
+    uint64_t number, uint8_t **der, size_t *len, char *why, size_t whylen);
+
+/* ===================================================================== */
+/* Daemon: signerd's request loop (signer/daemon.c, signer/cmd*.c)        */
+/* ===================================================================== */
+
+/*
+ * Serve requests on the serial line device (conf's when NULL) with engine s
+ * until SIGTERM or SIGINT: the current batch is finished and its responses
+ * written first. Logs every request and its outcome. Returns 0 after a
+ * signal, or ERR_SYSTEM / ERR_NOMEM when the loop cannot run.
+ */
+int daemon_run(const struct conf_signerd *conf, struct signer *s,
+    const char *device);
+
 #endif /* SIGNER_SIGNER_H */

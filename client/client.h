@@ -1,0 +1,238 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* client: the web host's side of the signer protocol: the serial link, request arguments and verified output files. */
+#ifndef CLIENT_CLIENT_H
+#define CLIENT_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#include <openssl/x509.h>
+
+#include "config/config.h"
+#include "proto/proto.h"
+
+#define CLIENT_WHY_MAX 512          /* longest error message of this module */
+#define CLIENT_REF_BYTES 16         /* random bytes in a generated ref */
+#define CLIENT_REF_MAX 128          /* longest ref, in bytes */
+#define CLIENT_DN_MAX 4096          /* longest --subject string */
+#define CLIENT_RDN_MAX 32           /* most attributes in a subject */
+#define CLIENT_SAN_MAX 1000         /* most --san options */
+#define CLIENT_SERIAL_HEX_MAX 40    /* hex digits of a 20-byte serial number */
+#define CLIENT_ISSUER_ID_MAX 64     /* longest issuer id */
+#define CLIENT_CSR_MAX (64 * 1024)  /* largest CSR file accepted */
+#define CLIENT_CRL_MAX (256u * 1024 * 1024) /* largest CRL accepted */
+#define CLIENT_CRL_CHUNK_SLACK 1024 /* room for the envelope around a CRL chunk */
+#define CLIENT_ISSUERS_MAX 1024     /* most issuers in a "ca" result */
+#define CLIENT_NAME "signer-client" /* the client name sent in hello */
+
+/*
+ * A list of (type, value) pairs: subject attributes ("CN", "www.example.org")
+ * or subject alternative names ("dns", "www.example.org"). Each string is
+ * malloc'd and NUL-terminated; free with client_pairs_free().
+ */
+struct client_pair {
+	char *type;
+	char *value;
+};
+
+struct client_pairs {
+	struct client_pair *v;
+	size_t n;
+};
+
+/* Release what p owns and clear it; NULL is a no-op. */
+void client_pairs_free(struct client_pairs *p);
+
+/*
+ * Parse an RFC 4514-like distinguished name, "CN=www.example.org,O=Example",
+ * into pairs in the order written. A backslash makes the next character
+ * literal (so "\," and "\=" are a comma and an equals sign in a value);
+ * spaces around attribute names are dropped, values are kept as written.
+ * Returns 0 (*out is the caller's) or ERR_INVAL with a reason in why.
+ */
+int client_subject_parse(const char *s, struct client_pairs *out,
+    char *why, size_t whylen);
+
+/*
+ * Append one "--san TYPE:VALUE" argument to p: TYPE is one of dns, email,
+ * ip, uri (case-insensitive, stored lowercase), VALUE is non-empty.
+ * Returns 0, ERR_INVAL (reason in why) or ERR_NOMEM.
+ */
+int client_san_add(struct client_pairs *p, const char *arg, char *why,
+    size_t whylen);
+
+/*
+ * A fresh request reference: CLIENT_REF_BYTES random bytes in lowercase hex,
+ * NUL-terminated, into out (cap >= 2 * CLIENT_REF_BYTES + 1).
+ * Returns 0, ERR_NOSPACE or ERR_SYSTEM (no random bytes).
+ */
+int client_ref_new(char *out, size_t cap);
+
+/* True when ref is 1..CLIENT_REF_MAX printable ASCII characters. */
+bool client_ref_valid(const char *ref);
+
+/*
+ * Normalise a serial number given by a user: hex digits (either case),
+ * optionally with a "0x" prefix, into the protocol's form (lowercase, no
+ * leading zeros) in out (cap >= CLIENT_SERIAL_HEX_MAX + 1).
+ * Returns 0 or ERR_INVAL.
+ */
+int client_serial_norm(const char *s, char *out, size_t cap);
+
+/*
+ * True when id is an issuer id: 1..CLIENT_ISSUER_ID_MAX characters of
+ * [A-Za-z0-9._-] starting with a letter or digit. Ids from the signer name
+ * files, so they are checked before use.
+ */
+bool client_issuer_id_valid(const char *id, size_t len);
+
+/*
+ * The serial link to signerd (client/link.c). One request at a time: it is
+ * framed, preceded by a 0x00, and sent again, identical (same id, same ref),
+ * after a timeout or a "frame" error; responses with other ids are dropped.
+ */
+struct link;
+
+struct link_params {
+	uint32_t max_frame;     /* largest payload sent or received */
+	uint32_t timeout_ms;    /* per attempt */
+	uint32_t retries;       /* attempts after the first */
+};
+
+/*
+ * Open the first signer of c that opens; when every attempt of a request
+ * on it times out, the link moves on to the next signer with the same
+ * request, which gets its own attempts. Returns 0 (*out is the caller's, link_free) or the error of
+ * the last device tried (ERR_SYSTEM, ERR_CONFIG, ...; reason in why).
+ */
+int link_open(const struct conf_client *c, struct link **out, char *why,
+    size_t whylen);
+
+/*
+ * A link over an open descriptor (a pty in tests); the link owns fd and
+ * never reopens it. Returns 0, ERR_INVAL or ERR_NOMEM.
+ */
+int link_from_fd(int fd, const struct link_params *p, struct link **out);
+
+/* Close the line and free l; NULL is a no-op. */
+void link_free(struct link *l);
+
+/* The number of requests sent on l, resends included (for tests and logs). */
+size_t link_sent(const struct link *l);
+
+/*
+ * The signer's own max_frame, as its hello announced (at least
+ * FRAME_MAX_MIN; smaller values are ignored). Requests larger than the
+ * smaller of it and the configured max_frame are refused before sending.
+ */
+void link_set_peer_max(struct link *l, uint32_t max);
+
+/* The largest request payload l sends. */
+uint32_t link_send_max(const struct link *l);
+
+/* Writes the nargs entries of a request's args map. */
+typedef void (*link_args_fn)(msgpack_packer *pk, void *arg);
+
+/*
+ * Send cmd with nargs arguments written by fn (NULL when nargs is 0) and
+ * wait for its response, decoded into resp (after msg_init; the caller
+ * frees it). Returns 0 on a success response; the error the signer sent
+ * (ERR_POLICY, ...; why = "code: message") on an error response;
+ * ERR_TIMEOUT when every attempt timed out; ERR_LINK on a hang-up;
+ * ERR_INVAL when the request exceeds max_frame.
+ */
+int link_call(struct link *l, const char *cmd, uint32_t nargs,
+    link_args_fn fn, void *arg, struct msg *resp, char *why, size_t whylen);
+
+/*
+ * Output files (client/write.c). Everything written is first checked
+ * against the issuer's certificate CA_DIR/<issuer>.pem.
+ */
+
+/* Load CA_DIR/<issuer>.pem into *out (the caller's). Returns 0, ERR_INVAL or ERR_NOT_FOUND. */
+int client_ca_load(const char *ca_dir, const char *issuer, X509 **out,
+    char *why, size_t whylen);
+
+/*
+ * Parse a DER certificate and check that its issuer name is ca's subject
+ * and its signature verifies with ca's key. Returns 0 (*out, when not
+ * NULL, is the caller's) or ERR_POLICY / ERR_DECODE with a reason.
+ */
+int client_cert_check(X509 *ca, const uint8_t *der, size_t len, X509 **out,
+    char *why, size_t whylen);
+
+/* The same for a DER CRL. */
+int client_crl_check(X509 *ca, const uint8_t *der, size_t len,
+    X509_CRL **out, char *why, size_t whylen);
+
+/*
+ * Write len bytes to path atomically: a temporary file in the same
+ * directory, fsync, rename, fsync of the directory. Returns 0 or
+ * ERR_SYSTEM (why says which step, with strerror).
+ */
+int client_write_atomic(const char *path, const void *buf, size_t len,
+    mode_t mode, char *why, size_t whylen);
+
+/* Write a certificate as PEM to path (or stdout when path is NULL). */
+int client_write_cert(X509 *x, const char *path, char *why, size_t whylen);
+
+/* Write a CRL as DER to path. */
+int client_write_crl(const uint8_t *der, size_t len, const char *path,
+    char *why, size_t whylen);
+
+/*
+ * Load the issuer's CA certificate from ca_dir, check the DER certificate
+ * against it and only then write it as PEM to path (stdout when NULL).
+ * Nothing is written when a check fails (ERR_POLICY, ERR_DECODE,
+ * ERR_NOT_FOUND). *out (may be NULL) receives the certificate.
+ */
+int client_save_cert(const char *ca_dir, const char *issuer, const uint8_t *der,
+    size_t len, const char *path, X509 **out, char *why, size_t whylen);
+
+/* The same for a DER CRL, written as DER. */
+int client_save_crl(const char *ca_dir, const char *issuer, const uint8_t *der,
+    size_t len, const char *path, char *why, size_t whylen);
+
+/*
+ * JSON output (client/json.c): a received msgpack object printed as JSON,
+ * with binary values as base64 strings and string keys only.
+ */
+void client_json_print(FILE *f, const msgpack_object *o);
+
+/*
+ * The one-shot commands (client/cmds.c). Each parses its own options from
+ * argv (argv[0] is the command name), talks to the signer through ctx->link
+ * (opened on first use) and returns the program's exit status.
+ */
+struct client_ctx {
+	struct conf_client *conf;
+	bool json;              /* --json: results as JSON on stdout */
+	struct link *link;      /* NULL until the first request */
+};
+
+/*
+ * Send cmd through ctx->link (opening it first, and greeting the signer
+ * with hello to agree on version 1 and frame size) and wait for its result
+ * into resp (the caller frees it, also on error). Prints any error as
+ * "signer-client: CODE: message" and returns it; 0 on success.
+ */
+int client_call(struct client_ctx *ctx, const char *cmd, uint32_t nargs,
+    link_args_fn fn, void *arg, struct msg *resp);
+
+/* Print resp's result map as one line of JSON on stdout. */
+void client_print_result(const struct msg *resp);
+
+/* A Unix time as "YYYY-MM-DD HH:MM:SSZ" (or the number when out of range). */
+void client_date_str(int64_t t, char *out, size_t cap);
+
+int client_cmd_health(struct client_ctx *ctx, int argc, char **argv);
+int client_cmd_sign(struct client_ctx *ctx, int argc, char **argv);
+int client_cmd_revoke(struct client_ctx *ctx, int argc, char **argv);
+int client_cmd_crl(struct client_ctx *ctx, int argc, char **argv);
+int client_cmd_ca(struct client_ctx *ctx, int argc, char **argv);
+int client_cmd_cert(struct client_ctx *ctx, int argc, char **argv);
+
+#endif /* CLIENT_CLIENT_H */

@@ -1,0 +1,345 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* signerd commands that report state: health, and crl with its per-issuer cache and chunks. */
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "hsm/hsm.h"
+#include "signer/daemon_local.h"
+
+#define HEALTH_CHECKS 4                 /* repository, hsm, ca_validity, clock */
+#define HEALTH_MSG_MAX 256
+
+enum health_status { H_OK = 0, H_DEGRADED = 1, H_FAILED = 2 };
+
+static const char *const health_names[] = { "ok", "degraded", "failed" };
+
+struct health_check {
+	const char *name;
+	enum health_status status;
+	char message[HEALTH_MSG_MAX];
+};
+
+static void
+check_repo(struct daemon *d, struct health_check *c)
+{
+	struct repo_txn *t = NULL;
+	struct repo_stats st;
+	char why[HEALTH_MSG_MAX];
+	int rc;
+
+	c->name = "repository";
+	rc = repo_begin(signer_repo(d->s), false, &t, why, sizeof(why));
+	if (rc == 0)
+		rc = repo_stats(t, NULL, &st, why, sizeof(why));
+	repo_abort(t);
+	if (rc != 0) {
+		c->status = H_FAILED;
+		err_why(c->message, sizeof(c->message), "%s", why);
+		return;
+	}
+	c->status = H_OK;
+	err_why(c->message, sizeof(c->message), "%llu certificates, %llu "
+	    "pending, %llu revoked", (unsigned long long)st.certs,
+	    (unsigned long long)st.pending, (unsigned long long)st.revoked);
+}
+
+static void
+check_hsm(struct daemon *d, struct health_check *c)
+{
+	struct hsm_key *keys[CONF_ISSUERS_MAX];
+	int key_err[CONF_ISSUERS_MAX];
+	struct hsm_health h;
+	char why[HSM_WHY_MAX];
+	size_t n, i;
+	int rc;
+
+	c->name = "hsm";
+	if (signer_hsm(d->s) == NULL) {
+		c->status = H_FAILED;
+		err_why(c->message, sizeof(c->message), "no token open");
+		return;
+	}
+	(void)signer_issuers(d->s, &n);
+	for (i = 0; i < n && i < CONF_ISSUERS_MAX; i++)
+		keys[i] = signer_issuer_key(d->s, i);
+	memset(&h, 0, sizeof(h));
+	rc = hsm_health(signer_hsm(d->s), keys, i, key_err, &h, why,
+	    sizeof(why));
+	if (rc != 0 || !h.token_present || !h.logged_in || h.keys_ok != i) {
+		c->status = H_FAILED;
+		err_why(c->message, sizeof(c->message), "%s (token %s, %s, "
+		    "%zu of %zu keys)", rc != 0 ? why : "token not ready",
+		    h.token_present ? "present" : "absent",
+		    h.logged_in ? "logged in" : "not logged in", h.keys_ok, i);
+		return;
+	}
+	c->status = H_OK;
+	err_why(c->message, sizeof(c->message), "token present, logged in, "
+	    "%zu issuer keys found; %llu signatures, %llu recoveries", i,
+	    (unsigned long long)h.stats.signatures,
+	    (unsigned long long)h.stats.recoveries);
+}
+
+static void
+check_ca(struct daemon *d, int64_t now, struct health_check *c)
+{
+	const struct cert_issuer *iss;
+	size_t n, i;
+	int64_t left;
+
+	c->name = "ca_validity";
+	c->status = H_OK;
+	err_why(c->message, sizeof(c->message), "every CA certificate valid "
+	    "for more than %u days", (unsigned)d->conf->ca_warn_days);
+	iss = signer_issuers(d->s, &n);
+	for (i = 0; i < n; i++) {
+		left = (iss[i].not_after - now) / CERT_DAY_SECONDS;
+		if (now > iss[i].not_after || now < iss[i].not_before) {
+			c->status = H_FAILED;
+			err_why(c->message, sizeof(c->message), "CA '%s' is "
+			    "not valid now", iss[i].conf->id);
+			return;
+		}
+		if (left < (int64_t)d->conf->ca_warn_days) {
+			c->status = H_DEGRADED;
+			err_why(c->message, sizeof(c->message), "CA '%s' "
+			    "expires in %lld days", iss[i].conf->id,
+			    (long long)left);
+		}
+	}
+}
+
+/* Days from 1970-01-01 to the civil date y-m-d (proleptic Gregorian). */
+static int64_t
+days_from_civil(int64_t y, int m, int d)
+{
+	int64_t era, yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = y - era * 400;
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + doe - 719468;
+}
+
+/* The start of the day this file was compiled ("Mmm dd yyyy"), or 0. */
+static int64_t
+build_time(void)
+{
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	const char *date = __DATE__;
+	int m, day = 0, year = 0, i;
+
+	for (m = 0; m < 12; m++)
+		if (memcmp(date, months + 3 * m, 3) == 0)
+			break;
+	if (m == 12 || strlen(date) != 11)
+		return 0;
+	for (i = 4; i < 6; i++)
+		if (date[i] >= '0' && date[i] <= '9')
+			day = day * 10 + (date[i] - '0');
+	for (i = 7; i < 11; i++)
+		year = year * 10 + (date[i] - '0');
+	return days_from_civil(year, m + 1, day) * CERT_DAY_SECONDS;
+}
+
+/* The clock must not be before the newest CA notBefore nor before this build. */
+static void
+check_clock(struct daemon *d, int64_t now, struct health_check *c)
+{
+	const struct cert_issuer *iss;
+	int64_t newest = build_time();
+	size_t n, i;
+
+	c->name = "clock";
+	iss = signer_issuers(d->s, &n);
+	for (i = 0; i < n; i++)
+		if (iss[i].not_before > newest)
+			newest = iss[i].not_before;
+	if (now < newest) {
+		c->status = H_FAILED;
+		err_why(c->message, sizeof(c->message), "clock %lld is before "
+		    "the newest CA notBefore or the build date (%lld)",
+		    (long long)now, (long long)newest);
+		return;
+	}
+	c->status = H_OK;
+	err_why(c->message, sizeof(c->message), "clock %lld", (long long)now);
+}
+
+static void
+pack_counters(struct daemon *d, msgpack_packer *pk)
+{
+	const struct daemon_counters *n = &d->n;
+
+	msgpack_pack_map(pk, 8);
+	msg_pack_cstr(pk, "requests");
+	msgpack_pack_uint64(pk, n->requests);
+	msg_pack_cstr(pk, "bad_frame");
+	msgpack_pack_uint64(pk, n->bad_frame);
+	msg_pack_cstr(pk, "bad_decode");
+	msgpack_pack_uint64(pk, n->bad_decode);
+	msg_pack_cstr(pk, "bad_request");
+	msgpack_pack_uint64(pk, n->bad_request);
+	msg_pack_cstr(pk, "unknown_cmd");
+	msgpack_pack_uint64(pk, n->unknown_cmd);
+	msg_pack_cstr(pk, "busy");
+	msgpack_pack_uint64(pk, n->busy);
+	msg_pack_cstr(pk, "errors");
+	msgpack_pack_uint64(pk, n->errors);
+	msg_pack_cstr(pk, "reopens");
+	msgpack_pack_uint64(pk, n->reopens);
+}
+
+static void
+pack_issuers(struct daemon *d, int64_t now, msgpack_packer *pk)
+{
+	const struct cert_issuer *iss;
+	size_t n, i;
+
+	iss = signer_issuers(d->s, &n);
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (i = 0; i < n; i++) {
+		msgpack_pack_map(pk, 3);
+		msg_pack_cstr(pk, "id");
+		msg_pack_cstr(pk, iss[i].conf->id);
+		msg_pack_cstr(pk, "not_after");
+		msgpack_pack_int64(pk, iss[i].not_after);
+		msg_pack_cstr(pk, "days_left");
+		msgpack_pack_int64(pk, (iss[i].not_after - now) /
+		    CERT_DAY_SECONDS);
+	}
+}
+
+int
+cmd_health(struct daemon *d, const struct msg *m, msgpack_packer *pk,
+    struct cmd_log *lg, char *why, size_t whylen)
+{
+	struct health_check c[HEALTH_CHECKS];
+	enum health_status worst = H_OK;
+	int64_t now = daemon_now();
+	size_t i;
+
+	(void)lg, (void)why, (void)whylen;
+	memset(c, 0, sizeof(c));
+	check_repo(d, &c[0]);
+	check_hsm(d, &c[1]);
+	check_ca(d, now, &c[2]);
+	check_clock(d, now, &c[3]);
+	for (i = 0; i < HEALTH_CHECKS; i++)
+		if (c[i].status > worst)
+			worst = c[i].status;
+	msg_pack_result(pk, m->id, 8);
+	msg_pack_cstr(pk, "status");
+	msg_pack_cstr(pk, health_names[worst]);
+	msg_pack_cstr(pk, "version");
+	msgpack_pack_uint32(pk, MSG_VERSION);
+	msg_pack_cstr(pk, "node");
+	msgpack_pack_uint32(pk, d->conf->node);
+	msg_pack_cstr(pk, "time");
+	msgpack_pack_int64(pk, now);
+	msg_pack_cstr(pk, "uptime");
+	msgpack_pack_int64(pk, now - d->started);
+	msg_pack_cstr(pk, "checks");
+	msgpack_pack_array(pk, HEALTH_CHECKS);
+	for (i = 0; i < HEALTH_CHECKS; i++) {
+		msgpack_pack_map(pk, 3);
+		msg_pack_cstr(pk, "name");
+		msg_pack_cstr(pk, c[i].name);
+		msg_pack_cstr(pk, "status");
+		msg_pack_cstr(pk, health_names[c[i].status]);
+		msg_pack_cstr(pk, "message");
+		msg_pack_cstr(pk, c[i].message);
+	}
+	msg_pack_cstr(pk, "issuers");
+	pack_issuers(d, now, pk);
+	msg_pack_cstr(pk, "counters");
+	pack_counters(d, pk);
+	return 0;
+}
+
+/* Regenerate the cached CRL of issuer i when asked from the start and it is stale or old. */
+static int
+crl_refresh(struct daemon *d, size_t i, uint64_t offset, char *why,
+    size_t whylen)
+{
+	struct daemon_crl *c = &d->crls[i];
+	const struct conf_crl *cc = &d->conf->issuers[i].crl;
+	int64_t now = daemon_now(), refresh;
+	uint64_t number;
+	uint8_t *der;
+	size_t len;
+	int rc;
+
+	refresh = c->this_update + (int64_t)cc->lifetime_days *
+	    CERT_DAY_SECONDS * cc->refresh_percent / 100;
+	if (c->der != NULL && (offset > 0 || (!c->stale && now < refresh)))
+		return 0;
+	/* The number must grow even when two CRLs share a second. */
+	number = (uint64_t)now > c->number ? (uint64_t)now : c->number + 1;
+	rc = crl_build(d->s, i, now, number, &der, &len, why, whylen);
+	if (rc != 0)
+		return rc;
+	OPENSSL_free(c->der);
+	c->der = der;
+	c->len = len;
+	c->number = number;
+	c->this_update = now;
+	c->next_update = now + (int64_t)cc->lifetime_days * CERT_DAY_SECONDS;
+	c->stale = false;
+	return 0;
+}
+
+int
+cmd_crl(struct daemon *d, const struct msg *m, msgpack_packer *pk,
+    struct cmd_log *lg, char *why, size_t whylen)
+{
+	struct daemon_crl *c;
+	uint64_t offset = 0, length, chunk;
+	size_t i;
+	int rc;
+
+	if ((rc = cmd_get_issuer(d, m, lg, &i, why, whylen)) != 0)
+		return rc;
+	chunk = d->conf->max_frame - DAEMON_FRAME_HEADROOM;
+	length = chunk;
+	if ((rc = msg_get_uint(m->args, "offset", false, 0, UINT32_MAX,
+	    &offset, why, whylen)) < 0 ||
+	    (rc = msg_get_uint(m->args, "length", false, 1, UINT32_MAX,
+	    &length, why, whylen)) < 0)
+		return rc;
+	if (length > chunk)
+		length = chunk;
+	if ((rc = crl_refresh(d, i, offset, why, whylen)) != 0)
+		return rc;
+	c = &d->crls[i];
+	if (offset > c->len) {
+		err_why(why, whylen, "offset %llu is past the end of the CRL "
+		    "(%zu bytes)", (unsigned long long)offset, c->len);
+		return ERR_BAD_REQUEST;
+	}
+	if (length > c->len - offset)
+		length = c->len - offset;
+	msg_pack_result(pk, m->id, 7);
+	msg_pack_cstr(pk, "issuer");
+	msg_pack_cstr(pk, d->conf->issuers[i].id);
+	msg_pack_cstr(pk, "number");
+	msgpack_pack_uint64(pk, c->number);
+	msg_pack_cstr(pk, "this_update");
+	msgpack_pack_int64(pk, c->this_update);
+	msg_pack_cstr(pk, "next_update");
+	msgpack_pack_int64(pk, c->next_update);
+	msg_pack_cstr(pk, "size");
+	msgpack_pack_uint64(pk, c->len);
+	msg_pack_cstr(pk, "offset");
+	msgpack_pack_uint64(pk, offset);
+	msg_pack_cstr(pk, "data");
+	msgpack_pack_bin(pk, (size_t)length);
+	msgpack_pack_bin_body(pk, c->der + offset, (size_t)length);
+	return 0;
+}
