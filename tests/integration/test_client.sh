@@ -1,0 +1,86 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+# signer-client against a real signerd over a pty pair: every one-shot command, retries by ref, an unreachable signer.
+. tests/integration/lib.sh
+
+d=$T_TMP/demo
+sd_pid=
+socat_pid=
+stop_all() {
+	[ -z "$sd_pid" ] || kill "$sd_pid" 2>/dev/null
+	[ -z "$socat_pid" ] || kill "$socat_pid" 2>/dev/null
+	cleanup_tmp
+}
+trap stop_all EXIT
+
+timeout 120 "$BUILD/signerctl" demo "$d" >/dev/null 2>&1
+. "$d/env"
+socat pty,rawer,echo=0,link="$d/tty-signer",ignoreeof \
+    pty,rawer,echo=0,link="$d/tty-client",ignoreeof &
+socat_pid=$!
+timeout 10 sh -c "while [ ! -e '$d/tty-signer' ] || [ ! -e '$d/tty-client' ]; do sleep 0.1; done"
+"$BUILD/signerd" -d -c "$d/signerd.yaml" 2>"$T_TMP/signerd.log" &
+sd_pid=$!
+timeout 30 sh -c "until grep -q 'line open' '$T_TMP/signerd.log'; do sleep 0.1; done"
+
+sc() {
+	timeout 120 "$BUILD/signer-client" -c "$d/client.yaml" "$@"
+}
+
+check "health exits 0 when the signer is ok" sc health
+check "health --json says ok" sh -c "timeout 60 '$BUILD/signer-client' -c '$d/client.yaml' --json health | grep -q '\"status\": \"ok\"'"
+
+openssl req -new -newkey rsa:2048 -nodes -keyout "$T_TMP/k.pem" -subj /CN=a.demo.invalid \
+    -out "$T_TMP/a.csr" 2>/dev/null
+sc sign --profile server --csr "$T_TMP/a.csr" --subject CN=a.demo.invalid \
+    --san dns:a.demo.invalid --out "$T_TMP/a.pem" 2>"$T_TMP/sign.err"
+check "sign without --ref prints the generated ref" grep -q '^ref: ' "$T_TMP/sign.err"
+check "the certificate verifies (openssl)" \
+	openssl verify -x509_strict -purpose sslserver -CAfile "$d/ca/root.pem" \
+	    -untrusted "$d/ca/server-ca.pem" "$T_TMP/a.pem"
+cat "$T_TMP/a.pem" "$d/ca/server-ca.pem" >"$T_TMP/chain.pem"
+check "the certificate verifies (certtool)" sh -c "certtool --verify --load-ca-certificate \
+	'$d/ca/root.pem' --infile '$T_TMP/chain.pem' | grep -q 'Chain verification output: Verified'"
+
+ref=$(sed -n 's/^ref: //p' "$T_TMP/sign.err")
+sc sign --profile server --csr "$T_TMP/a.csr" --subject CN=a.demo.invalid \
+    --san dns:a.demo.invalid --ref "$ref" --out "$T_TMP/a2.pem" 2>/dev/null
+check "a retry with the same ref returns the same certificate" cmp -s "$T_TMP/a.pem" "$T_TMP/a2.pem"
+check "the same ref for another request is a conflict" sh -c "! timeout 60 '$BUILD/signer-client' \
+	-c '$d/client.yaml' sign --profile server --csr '$T_TMP/a.csr' --subject CN=b.demo.invalid \
+	--san dns:b.demo.invalid --ref '$ref' 2>'$T_TMP/c.err' && grep -q 'conflict' '$T_TMP/c.err'"
+check "a policy refusal names the rule" sh -c "! timeout 60 '$BUILD/signer-client' \
+	-c '$d/client.yaml' sign --profile server --csr '$T_TMP/a.csr' --subject CN=x..demo.invalid \
+	--san dns:x..demo.invalid 2>'$T_TMP/p.err' && grep -q 'policy: .*empty label' '$T_TMP/p.err'"
+check "the repository holds exactly one certificate" \
+	test "$("$BUILD/signerctl" -c "$d/signerd.yaml" list | wc -l)" -eq 1
+
+serial=$(openssl x509 -in "$T_TMP/a.pem" -noout -serial | cut -d= -f2 | tr 'A-F' 'a-f' | sed 's/^0*//')
+check "cert reports good" sh -c "timeout 60 '$BUILD/signer-client' -c '$d/client.yaml' cert \
+	--issuer server-ca --serial $serial | grep -q good"
+check "revoke" sc revoke --issuer server-ca --serial "$serial" --reason keyCompromise --ref r-1
+check "cert reports revoked" sh -c "timeout 60 '$BUILD/signer-client' -c '$d/client.yaml' cert \
+	--issuer server-ca --serial $serial | grep -q revoked"
+check "crl is fetched and written" sc crl --issuer server-ca --out "$T_TMP/s.crl"
+check "the CRL verifies (openssl)" \
+	openssl crl -inform DER -in "$T_TMP/s.crl" -CAfile "$d/ca/server-ca.pem" -noout
+check "the CRL lists the serial" sh -c "openssl crl -inform DER -in '$T_TMP/s.crl' -noout -text | grep -qi '$serial'"
+openssl crl -inform DER -in "$T_TMP/s.crl" -out "$T_TMP/s.crl.pem"
+cat "$d/ca/root.pem" "$d/ca/server-ca.pem" >"$T_TMP/cas.pem"
+check_fails "the revoked certificate fails a CRL check" \
+	sh -c "openssl verify -crl_check -CAfile '$T_TMP/cas.pem' -CRLfile '$T_TMP/s.crl.pem' '$T_TMP/a.pem' >/dev/null 2>&1"
+check "ca --out writes every issuer certificate" \
+	sh -c "mkdir '$T_TMP/cadir' && timeout 60 '$BUILD/signer-client' -c '$d/client.yaml' ca --out '$T_TMP/cadir' >/dev/null && \
+	cmp -s '$T_TMP/cadir/server-ca.pem' '$d/ca/server-ca.pem' && test -s '$T_TMP/cadir/client-ca.pem'"
+check "signerctl verify passes after all this" "$BUILD/signerctl" -c "$d/signerd.yaml" verify
+
+# The signer goes away: health reports unreachable (3) within its timeouts.
+kill "$sd_pid"
+wait "$sd_pid" 2>/dev/null
+sd_pid=
+sed -e 's/^timeout_ms:.*/timeout_ms: 300/' -e 's/^retries:.*/retries: 1/' "$d/client.yaml" >"$T_TMP/fast.yaml"
+grep -q '^timeout_ms: 300' "$T_TMP/fast.yaml" || printf 'timeout_ms: 300\nretries: 1\n' >>"$T_TMP/fast.yaml"
+timeout 60 "$BUILD/signer-client" -c "$T_TMP/fast.yaml" health >/dev/null 2>&1
+check "health exits 3 when the signer is unreachable" test $? -eq 3
+
+done_testing
