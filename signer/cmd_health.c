@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* signerd commands that report state: health, and crl with its per-issuer cache and chunks. */
+/* signerd's health command: the checks, the issuers' remaining validity and the counters. */
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -260,86 +260,5 @@ cmd_health(struct daemon *d, const struct msg *m, msgpack_packer *pk,
 	pack_issuers(d, now, pk);
 	msg_pack_cstr(pk, "counters");
 	pack_counters(d, pk);
-	return 0;
-}
-
-/* Regenerate the cached CRL of issuer i when asked from the start and it is stale or old. */
-static int
-crl_refresh(struct daemon *d, size_t i, uint64_t offset, char *why,
-    size_t whylen)
-{
-	struct daemon_crl *c = &d->crls[i];
-	const struct conf_crl *cc = &d->conf->issuers[i].crl;
-	int64_t now = daemon_now(), refresh;
-	uint64_t number;
-	uint8_t *der;
-	size_t len;
-	int rc;
-
-	refresh = c->this_update + (int64_t)cc->lifetime_days *
-	    CERT_DAY_SECONDS * cc->refresh_percent / 100;
-	if (c->der != NULL && (offset > 0 || (!c->stale && now < refresh)))
-		return 0;
-	/* The number must grow even when two CRLs share a second. */
-	number = (uint64_t)now > c->number ? (uint64_t)now : c->number + 1;
-	rc = crl_build(d->s, i, now, number, &der, &len, why, whylen);
-	if (rc != 0)
-		return rc;
-	OPENSSL_free(c->der);
-	c->der = der;
-	c->len = len;
-	c->number = number;
-	c->this_update = now;
-	c->next_update = now + (int64_t)cc->lifetime_days * CERT_DAY_SECONDS;
-	c->stale = false;
-	return 0;
-}
-
-int
-cmd_crl(struct daemon *d, const struct msg *m, msgpack_packer *pk,
-    struct cmd_log *lg, char *why, size_t whylen)
-{
-	struct daemon_crl *c;
-	uint64_t offset = 0, length, chunk;
-	size_t i;
-	int rc;
-
-	if ((rc = cmd_get_issuer(d, m, lg, &i, why, whylen)) != 0)
-		return rc;
-	chunk = d->conf->max_frame - DAEMON_FRAME_HEADROOM;
-	length = chunk;
-	if ((rc = msg_get_uint(m->args, "offset", false, 0, UINT32_MAX,
-	    &offset, why, whylen)) < 0 ||
-	    (rc = msg_get_uint(m->args, "length", false, 1, UINT32_MAX,
-	    &length, why, whylen)) < 0)
-		return rc;
-	if (length > chunk)
-		length = chunk;
-	if ((rc = crl_refresh(d, i, offset, why, whylen)) != 0)
-		return rc;
-	c = &d->crls[i];
-	if (offset > c->len) {
-		err_why(why, whylen, "offset %llu is past the end of the CRL "
-		    "(%zu bytes)", (unsigned long long)offset, c->len);
-		return ERR_BAD_REQUEST;
-	}
-	if (length > c->len - offset)
-		length = c->len - offset;
-	msg_pack_result(pk, m->id, 7);
-	msg_pack_cstr(pk, "issuer");
-	msg_pack_cstr(pk, d->conf->issuers[i].id);
-	msg_pack_cstr(pk, "number");
-	msgpack_pack_uint64(pk, c->number);
-	msg_pack_cstr(pk, "this_update");
-	msgpack_pack_int64(pk, c->this_update);
-	msg_pack_cstr(pk, "next_update");
-	msgpack_pack_int64(pk, c->next_update);
-	msg_pack_cstr(pk, "size");
-	msgpack_pack_uint64(pk, c->len);
-	msg_pack_cstr(pk, "offset");
-	msgpack_pack_uint64(pk, offset);
-	msg_pack_cstr(pk, "data");
-	msgpack_pack_bin(pk, (size_t)length);
-	msgpack_pack_bin_body(pk, c->der + offset, (size_t)length);
 	return 0;
 }

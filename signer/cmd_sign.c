@@ -252,7 +252,6 @@ cmd_revoke(struct daemon *d, const struct msg *m, msgpack_packer *pk,
     struct cmd_log *lg, char *why, size_t whylen)
 {
 	struct revoke_job j;
-	size_t i;
 	int rc;
 
 	memset(&j, 0, sizeof(j));
@@ -263,9 +262,6 @@ cmd_revoke(struct daemon *d, const struct msg *m, msgpack_packer *pk,
 		err_why(why, whylen, "%s", j.why);
 		return j.err;
 	}
-	for (i = 0; i < d->conf->n_issuers; i++)
-		if (strcmp(d->conf->issuers[i].id, j.issuer) == 0)
-			d->crls[i].stale = true;
 	msg_pack_result(pk, m->id, 3);
 	msg_pack_cstr(pk, "issuer");
 	msg_pack_cstr(pk, j.rev.issuer);

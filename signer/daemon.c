@@ -2,6 +2,7 @@
 /* signerd's poll loop: the serial line and its re-opening, frames in, the request queue, batches, responses out. */
 
 #include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -450,8 +451,10 @@ daemon_fini(struct daemon *d)
 	while (d->count > 0)
 		q_pop(d);
 	(void)signer_issuers(d->s, &n);
-	for (i = 0; d->crls != NULL && i < n; i++)
-		OPENSSL_free(d->crls[i].der);
+	for (i = 0; d->crls != NULL && i < n; i++) {
+		crl_clear(&d->crls[i].full);
+		crl_clear(&d->crls[i].delta);
+	}
 	free(d->crls);
 	free(d->q);
 	free(d->out);
@@ -460,19 +463,38 @@ daemon_fini(struct daemon *d)
 		close(d->fd);
 }
 
-/* poll() timeout: none while work waits, the re-open delay while the line is down. */
+/*
+ * poll() timeout: none while work waits; else until the re-open of a line
+ * that is down or the next CRL due, whichever comes first.
+ */
 static int
 poll_timeout(const struct daemon *d)
 {
-	int64_t left;
+	int64_t left = -1, now = now_ms(), crl;
 
 	if (d->count > 0 && d->out_len < DAEMON_OUT_HIGH)
 		return 0;
-	if (d->fd < 0) {
-		left = d->reopen_at_ms - now_ms();
-		return left < 0 ? 0 : (int)left;
+	if (d->fd < 0)
+		left = d->reopen_at_ms > now ? d->reopen_at_ms - now : 0;
+	if (d->crl_due < INT64_MAX / 1000) {
+		crl = d->crl_due * 1000 > now ? d->crl_due * 1000 - now : 0;
+		if (left < 0 || crl < left)
+			left = crl;
 	}
-	return -1;
+	return left > INT_MAX ? INT_MAX : (int)left;
+}
+
+/* Make the CRLs that fall due, between requests, so that one is always ready. */
+static void
+crl_timer(struct daemon *d)
+{
+	char why[MSG_ERRMSG_MAX];
+	int64_t now = daemon_now();
+
+	if (now < d->crl_due || d->count > 0)
+		return;
+	if (crl_refresh(d->s, now, &d->crl_due, why, sizeof(why)) != 0)
+		log_warnx("CRL refresh: %s", why);
 }
 
 static void
@@ -482,6 +504,7 @@ daemon_step(struct daemon *d, struct daemon_input *in)
 	int nfds = 0;
 
 	line_up(d);
+	crl_timer(d);
 	memset(&pfd, 0, sizeof(pfd));
 	pfd.fd = d->fd;
 	if (d->fd >= 0) {

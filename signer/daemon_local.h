@@ -29,14 +29,10 @@ struct daemon_counters {
 	uint64_t reopens;
 };
 
-/* The last CRL built for one issuer. */
+/* The CRLs of one issuer held for serving chunks: the complete one and the last delta asked for. */
 struct daemon_crl {
-	uint8_t *der;
-	size_t len;
-	uint64_t number;
-	int64_t this_update;
-	int64_t next_update;
-	bool stale;             /* a revocation for the issuer happened since */
+	struct crl full;
+	struct crl delta;
 };
 
 /* One queued request, or an answer already decided (error or busy). */
@@ -63,6 +59,7 @@ struct daemon {
 	bool outage_logged;             /* a failed re-open was logged since the line last worked */
 	struct daemon_counters n;
 	struct daemon_crl *crls;        /* one per issuer */
+	int64_t crl_due;                /* when the next CRL falls due (crl_refresh) */
 };
 
 /* What a command fills for the request log line. */

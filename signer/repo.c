@@ -22,6 +22,8 @@ static const char *const repo_db_names[REPO_DB_COUNT] = {
 	[REPO_DB_REVREFS] = "revrefs",
 	[REPO_DB_EVENTS] = "events",
 	[REPO_DB_STATS] = "stats",
+	[REPO_DB_REVLOG] = "revlog",
+	[REPO_DB_CRLS] = "crls",
 };
 
 static const char repo_key_schema[] = "schema";

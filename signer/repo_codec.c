@@ -18,6 +18,12 @@
  *   u8 format, u8 n, issuer[n], u8 n, serial[n], i64 revoked_at,
  *   u8 reason + 1, u8 origin (1..127), u8 n, ref[n] (1..128)
  *
+ * CRL (format 1)
+ *   u8 format, u8 n, issuer[n], u64 number (>= 1), u64 delta_base (0: a
+ *   complete CRL; else below number), i64 this_update, i64 next_update
+ *   (after this_update), u64 rev_mark, u64 entries,
+ *   u32 n, der[n] (0: pruned; else 1..REPO_CRL_MAX)
+ *
  * Strings are UTF-8 without NUL. There is one encoding of each record: the
  * decoders refuse anything else, trailing bytes included.
  */
@@ -112,6 +118,26 @@ repo_ref_text(const uint8_t *ref, size_t len, char *out, size_t outlen)
 }
 
 /* ---- keys ---------------------------------------------------------------- */
+
+void
+repo_put_be64(uint8_t *b, uint64_t v)
+{
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		b[i] = (uint8_t)(v >> (8 * (7 - i)));
+}
+
+uint64_t
+repo_get_be64(const uint8_t *b)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	for (i = 0; i < 8; i++)
+		v = v << 8 | b[i];
+	return v;
+}
 
 int
 repo_key_issuer(const char *issuer, struct repo_key *k)
@@ -515,6 +541,109 @@ repo_revocation_decode(const uint8_t *buf, size_t len,
 		rd_bad(&r, "not a node id", "origin");
 	out->ref_len = rd_bytes(&r, 1, REPO_REF_MAX, out->ref, "ref");
 	if (rd_end(&r, "revocation", why, whylen) != 0) {
+		memset(out, 0, sizeof(*out));
+		return ERR_REPO;
+	}
+	return 0;
+}
+
+/* ---- certificate validity without a full decode ------------------------------ */
+
+/* Skip a u8-length-prefixed field. */
+static void
+rd_skip8(struct repo_rd *r, const char *field)
+{
+	size_t n = (size_t)rd_uint(r, 1, field);
+
+	(void)rd_take(r, n, field);
+}
+
+int
+repo_cert_peek_not_after(const uint8_t *buf, size_t len, int64_t *not_after)
+{
+	struct repo_rd r = { .p = buf, .len = buf == NULL ? 0 : len };
+
+	*not_after = 0;
+	if (rd_uint(&r, 1, "format") != REPO_FORMAT)
+		return ERR_REPO;
+	(void)rd_uint(&r, 1, "status");
+	rd_skip8(&r, "issuer");
+	rd_skip8(&r, "serial");
+	rd_skip8(&r, "profile");
+	rd_skip8(&r, "ref");
+	(void)rd_take(&r, CERT_HASH_LEN, "req_hash");
+	(void)rd_i64(&r, "not_before");
+	*not_after = rd_i64(&r, "not_after");
+	if (r.fault != NULL) {
+		*not_after = 0;
+		return ERR_REPO;
+	}
+	return 0;
+}
+
+/* ---- CRL records ------------------------------------------------------------- */
+
+static bool
+crl_valid(const struct repo_crl *c)
+{
+	return repo_id_valid(c->issuer) && c->number >= 1 &&
+	    c->delta_base < c->number && c->next_update > c->this_update &&
+	    c->der_len <= REPO_CRL_MAX && (c->der_len == 0 || c->der != NULL);
+}
+
+int
+repo_crl_encode(const struct repo_crl *c, uint8_t **out, size_t *len)
+{
+	struct repo_wr w;
+	size_t ilen;
+	int rc;
+
+	*out = NULL;
+	*len = 0;
+	if (c == NULL || !crl_valid(c))
+		return ERR_INVAL;
+	ilen = strlen(c->issuer);
+	if ((rc = wr_alloc(&w, 1 + 1 + ilen + 6 * 8 + 4 + c->der_len)) != 0)
+		return rc;
+	wr_uint(&w, REPO_FORMAT, 1);
+	wr_bytes(&w, c->issuer, ilen, 1);
+	wr_uint(&w, c->number, 8);
+	wr_uint(&w, c->delta_base, 8);
+	wr_uint(&w, (uint64_t)c->this_update, 8);
+	wr_uint(&w, (uint64_t)c->next_update, 8);
+	wr_uint(&w, c->rev_mark, 8);
+	wr_uint(&w, c->entries, 8);
+	wr_bytes(&w, c->der, c->der_len, 4);
+	return wr_finish(&w, out, len);
+}
+
+int
+repo_crl_decode(const uint8_t *buf, size_t len, struct repo_crl *out,
+    char *why, size_t whylen)
+{
+	struct repo_rd r = { .p = buf, .len = buf == NULL ? 0 : len };
+	size_t dlen;
+
+	memset(out, 0, sizeof(*out));
+	if (rd_uint(&r, 1, "format") != REPO_FORMAT)
+		rd_bad(&r, "unknown format", "format");
+	rd_str(&r, 1, 1, REPO_ID_MAX, out->issuer, "issuer");
+	out->number = rd_uint(&r, 8, "number");
+	out->delta_base = rd_uint(&r, 8, "delta_base");
+	out->this_update = rd_i64(&r, "this_update");
+	out->next_update = rd_i64(&r, "next_update");
+	out->rev_mark = rd_uint(&r, 8, "rev_mark");
+	out->entries = rd_uint(&r, 8, "entries");
+	dlen = (size_t)rd_uint(&r, 4, "der");
+	if (dlen > REPO_CRL_MAX)
+		rd_bad(&r, "length out of range", "der");
+	out->der = rd_take(&r, dlen, "der");
+	out->der_len = out->der != NULL ? dlen : 0;
+	if (dlen == 0)
+		out->der = NULL;
+	if (r.fault == NULL && !crl_valid(out))
+		rd_bad(&r, "inconsistent numbers or times", "number");
+	if (rd_end(&r, "CRL", why, whylen) != 0) {
 		memset(out, 0, sizeof(*out));
 		return ERR_REPO;
 	}

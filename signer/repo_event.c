@@ -51,6 +51,10 @@ event_valid(const struct repo_event *ev)
 
 	if (ev->origin < 1 || ev->origin > REPO_NODE_MAX || ev->seq < 1)
 		return false;
+	if (ev->type == REPO_EVENT_CRL)
+		return repo_id_valid(ev->crl.issuer) && ev->crl.number >= 1 &&
+		    ev->crl.delta_base < ev->crl.number &&
+		    ev->crl.next_update > ev->crl.this_update;
 	if (ev->type == REPO_EVENT_REVOKE)
 		return repo_id_valid(rev->issuer) &&
 		    repo_serial_valid(&rev->serial) &&
@@ -81,6 +85,18 @@ pack_issue(msgpack_packer *pk, const struct repo_cert *c)
 }
 
 static void
+pack_crl(msgpack_packer *pk, const struct repo_crl *c)
+{
+	pack_str(pk, "issuer", c->issuer);
+	pack_key(pk, "number");
+	msgpack_pack_uint64(pk, c->number);
+	pack_key(pk, "delta_base");
+	msgpack_pack_uint64(pk, c->delta_base);
+	pack_int(pk, "this_update", c->this_update);
+	pack_int(pk, "next_update", c->next_update);
+}
+
+static void
 pack_revoke(msgpack_packer *pk, const struct repo_revocation *rev)
 {
 	pack_str(pk, "issuer", rev->issuer);
@@ -93,27 +109,35 @@ pack_revoke(msgpack_packer *pk, const struct repo_revocation *rev)
 int
 repo_event_encode(const struct repo_event *ev, uint8_t **out, size_t *len)
 {
+	static const struct {
+		const char *name;
+		uint32_t keys;
+	} types[] = {
+		[REPO_EVENT_ISSUE] = { "issue", 13 },
+		[REPO_EVENT_REVOKE] = { "revoke", 8 },
+		[REPO_EVENT_CRL] = { "crl", 8 },
+	};
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
-	bool issue;
 
 	*out = NULL;
 	*len = 0;
 	if (ev == NULL || !event_valid(ev))
 		return ERR_INVAL;
-	issue = ev->type == REPO_EVENT_ISSUE;
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msgpack_pack_map(&pk, issue ? 13 : 8);
-	pack_str(&pk, "type", issue ? "issue" : "revoke");
+	msgpack_pack_map(&pk, types[ev->type].keys);
+	pack_str(&pk, "type", types[ev->type].name);
 	pack_key(&pk, "origin");
 	msgpack_pack_uint8(&pk, ev->origin);
 	pack_key(&pk, "seq");
 	msgpack_pack_uint64(&pk, ev->seq);
-	if (issue)
+	if (ev->type == REPO_EVENT_ISSUE)
 		pack_issue(&pk, &ev->cert);
-	else
+	else if (ev->type == REPO_EVENT_REVOKE)
 		pack_revoke(&pk, &ev->rev);
+	else
+		pack_crl(&pk, &ev->crl);
 	/* msgpack-c's sbuffer reports no allocation failure but an empty buffer. */
 	if (sb.data == NULL || sb.size == 0 || sb.size > REPO_EVENT_MAX) {
 		msgpack_sbuffer_destroy(&sb);
@@ -263,6 +287,31 @@ decode_revoke(const msgpack_object *map, struct repo_revocation *rev,
 }
 
 static int
+decode_crl(const msgpack_object *map, struct repo_crl *c, char *why,
+    size_t whylen)
+{
+	int rc;
+
+	if ((rc = get_text(map, "issuer", 1, REPO_ID_MAX, c->issuer, why,
+	    whylen)) < 0 ||
+	    (rc = msg_get_uint(map, "number", true, 1, UINT64_MAX, &c->number,
+	    why, whylen)) < 0 ||
+	    (rc = msg_get_uint(map, "delta_base", true, 0, c->number - 1,
+	    &c->delta_base, why, whylen)) < 0 ||
+	    (rc = msg_get_int(map, "this_update", true, &c->this_update, why,
+	    whylen)) < 0 ||
+	    (rc = msg_get_int(map, "next_update", true, &c->next_update, why,
+	    whylen)) < 0)
+		return rc;
+	if (c->next_update <= c->this_update) {
+		err_why(why, whylen, "field 'next_update' is not after "
+		    "'this_update'");
+		return ERR_BAD_REQUEST;
+	}
+	return 0;
+}
+
+static int
 decode_map(const msgpack_object *map, struct repo_event *ev, char *why,
     size_t whylen)
 {
@@ -293,6 +342,10 @@ decode_map(const msgpack_object *map, struct repo_event *ev, char *why,
 		rc = decode_revoke(map, &ev->rev, why, whylen);
 		ev->rev.origin = ev->origin;
 		return rc;
+	}
+	if (tlen == 3 && memcmp(type, "crl", 3) == 0) {
+		ev->type = REPO_EVENT_CRL;
+		return decode_crl(map, &ev->crl, why, whylen);
 	}
 	err_why(why, whylen, "unknown type '%.*s'", (int)tlen, type);
 	return ERR_BAD_REQUEST;
@@ -358,17 +411,6 @@ event_key(uint8_t origin, uint64_t seq, uint8_t key[REPO_EVENT_KEY_LEN])
 		key[1 + i] = (uint8_t)(seq >> (8 * (7 - i)));
 }
 
-static uint64_t
-be64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	size_t i;
-
-	for (i = 0; i < 8; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 int
 repo_vv_get(struct repo_txn *t, uint8_t origin, uint64_t *seq, char *why,
     size_t whylen)
@@ -392,7 +434,7 @@ repo_vv_get(struct repo_txn *t, uint8_t origin, uint64_t *seq, char *why,
 		    "bytes, not 8", origin, v.mv_size);
 		return ERR_REPO;
 	}
-	*seq = be64(v.mv_data);
+	*seq = repo_get_be64(v.mv_data);
 	return 0;
 }
 
@@ -466,7 +508,7 @@ repo_events_foreach(struct repo_txn *t, uint8_t origin, uint64_t after_seq,
 		}
 		if (((const uint8_t *)k.mv_data)[0] != origin)
 			break;
-		rc = cb(origin, be64((const uint8_t *)k.mv_data + 1),
+		rc = cb(origin, repo_get_be64((const uint8_t *)k.mv_data + 1),
 		    v.mv_data, v.mv_size, ctx);
 		if (rc != 0)
 			break;

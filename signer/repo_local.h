@@ -17,6 +17,14 @@
 #define REPO_WHY_MAX 256        /* messages built from other messages fit here */
 #define REPO_REF_TEXT_MAX 72    /* a ref as shown in a message */
 #define REPO_GROW_TRIES 12      /* repo_update: most map growths for one update */
+#define REPO_MARK_LEN 8         /* a revlog mark or a CRL number in a key, big-endian */
+#define REPO_CRL_KEY_MAX (1 + REPO_ID_MAX + 1 + REPO_MARK_LEN) /* longest crls key */
+#define REPO_CRLMAX_KEY "crlmax" /* meta: highest CRL number of an issuer */
+
+enum repo_crl_kind {
+	REPO_CRL_COMPLETE = 0,
+	REPO_CRL_DELTA = 1,
+};
 
 enum repo_db {
 	REPO_DB_META,
@@ -26,6 +34,8 @@ enum repo_db {
 	REPO_DB_REVREFS,
 	REPO_DB_EVENTS,
 	REPO_DB_STATS,
+	REPO_DB_REVLOG,
+	REPO_DB_CRLS,
 	REPO_DB_COUNT
 };
 
@@ -103,6 +113,16 @@ int repo_revocation_load(struct repo_txn *t, const char *issuer,
 int repo_scan(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
     size_t plen, int (*fn)(const MDB_val *k, const MDB_val *v, void *arg,
     char *why, size_t whylen), void *arg, char *why, size_t whylen);
+/* The same from the first key >= start (which should carry the prefix). */
+int repo_scan_from(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, const uint8_t *start, size_t slen,
+    int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen), void *arg, char *why, size_t whylen);
+/* Backwards: from the greatest key <= last, while keys carry the prefix. */
+int repo_scan_back(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, const uint8_t *last, size_t llen,
+    int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen), void *arg, char *why, size_t whylen);
 
 /* Append ev as the next event of this node (sets its origin and seq) and advance the version vector. */
 int repo_event_append(struct repo_txn *t, struct repo_event *ev,
@@ -110,6 +130,18 @@ int repo_event_append(struct repo_txn *t, struct repo_event *ev,
 /* Add to the counters of issuer. */
 int repo_stats_add(struct repo_txn *t, const char *issuer, int64_t certs,
     int64_t pending, int64_t revoked, char *why, size_t whylen);
+/* Append cert key k to the revocation log of issuer under the issuer's new mark. */
+int repo_revlog_append(struct repo_txn *t, const char *issuer,
+    const struct repo_key *k, uint64_t mark, char *why, size_t whylen);
+/* The notAfter of a certificate record, without decoding all of it; 0 or ERR_REPO. */
+int repo_cert_peek_not_after(const uint8_t *buf, size_t len, int64_t *not_after);
+/* Big-endian u64 helpers for keys. */
+void repo_put_be64(uint8_t *b, uint64_t v);
+uint64_t repo_get_be64(const uint8_t *b);
+/* Raise the highest CRL number seen for issuer to number (never lowers it). */
+int repo_crl_seen(struct repo_txn *t, const char *issuer, uint64_t number,
+    char *why, size_t whylen);
+
 /* Decode a stats value. */
 int repo_stats_decode(const uint8_t *b, size_t len, struct repo_stats *st);
 

@@ -166,14 +166,22 @@ repo_ref_find(struct repo_txn *t, const uint8_t *ref, size_t ref_len,
 
 /* ---- iteration ------------------------------------------------------------------ */
 
-int
-repo_scan(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
-    size_t plen, int (*fn)(const MDB_val *k, const MDB_val *v, void *arg,
-    char *why, size_t whylen), void *arg, char *why, size_t whylen)
+static bool
+key_has_prefix(const MDB_val *k, const uint8_t *prefix, size_t plen)
 {
-	MDB_cursor_op op = plen > 0 ? MDB_SET_RANGE : MDB_FIRST;
+	return k->mv_size >= plen &&
+	    (plen == 0 || memcmp(k->mv_data, prefix, plen) == 0);
+}
+
+int
+repo_scan_from(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, const uint8_t *start, size_t slen,
+    int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen), void *arg, char *why, size_t whylen)
+{
+	MDB_cursor_op op = slen > 0 ? MDB_SET_RANGE : MDB_FIRST;
 	MDB_cursor *cur;
-	MDB_val k = { .mv_size = plen, .mv_data = (void *)(uintptr_t)prefix };
+	MDB_val k = { .mv_size = slen, .mv_data = (void *)(uintptr_t)start };
 	MDB_val v;
 	int mrc, rc = 0;
 
@@ -181,8 +189,60 @@ repo_scan(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
 		return repo_mdb_fail(t, mrc, "opening a cursor", why, whylen);
 	while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
 		op = MDB_NEXT;
-		if (k.mv_size < plen ||
-		    (plen > 0 && memcmp(k.mv_data, prefix, plen) != 0))
+		if (!key_has_prefix(&k, prefix, plen))
+			break;
+		if ((rc = fn(&k, &v, arg, why, whylen)) != 0)
+			break;
+	}
+	if (mrc != 0 && mrc != MDB_NOTFOUND)
+		rc = repo_mdb_fail(t, mrc, "reading", why, whylen);
+	mdb_cursor_close(cur);
+	return rc;
+}
+
+int
+repo_scan(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, int (*fn)(const MDB_val *k, const MDB_val *v, void *arg,
+    char *why, size_t whylen), void *arg, char *why, size_t whylen)
+{
+	return repo_scan_from(t, db, prefix, plen, prefix, plen, fn, arg, why,
+	    whylen);
+}
+
+/* Put cur on the greatest key <= last; MDB_NOTFOUND when there is none. */
+static int
+cursor_at_or_before(MDB_cursor *cur, const uint8_t *last, size_t llen,
+    MDB_val *k, MDB_val *v)
+{
+	int mrc;
+
+	k->mv_data = (void *)(uintptr_t)last;
+	k->mv_size = llen;
+	mrc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (mrc == MDB_NOTFOUND)
+		return mdb_cursor_get(cur, k, v, MDB_LAST);
+	if (mrc != 0)
+		return mrc;
+	if (k->mv_size == llen && memcmp(k->mv_data, last, llen) == 0)
+		return 0;
+	return mdb_cursor_get(cur, k, v, MDB_PREV);
+}
+
+int
+repo_scan_back(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, const uint8_t *last, size_t llen,
+    int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen), void *arg, char *why, size_t whylen)
+{
+	MDB_cursor *cur;
+	MDB_val k, v;
+	int mrc, rc = 0;
+
+	if ((mrc = mdb_cursor_open(t->txn, t->repo->dbi[db], &cur)) != 0)
+		return repo_mdb_fail(t, mrc, "opening a cursor", why, whylen);
+	for (mrc = cursor_at_or_before(cur, last, llen, &k, &v); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+		if (!key_has_prefix(&k, prefix, plen))
 			break;
 		if ((rc = fn(&k, &v, arg, why, whylen)) != 0)
 			break;
@@ -275,17 +335,12 @@ repo_cert_foreach(struct repo_txn *t, const char *issuer,
 int
 repo_stats_decode(const uint8_t *b, size_t len, struct repo_stats *st)
 {
-	uint64_t v[3] = { 0, 0, 0 };
-	size_t i;
-
 	memset(st, 0, sizeof(*st));
 	if (len != REPO_STATS_LEN)
 		return ERR_REPO;
-	for (i = 0; i < REPO_STATS_LEN; i++)
-		v[i / 8] = v[i / 8] << 8 | b[i];
-	st->certs = v[0];
-	st->pending = v[1];
-	st->revoked = v[2];
+	st->certs = repo_get_be64(b);
+	st->pending = repo_get_be64(b + 8);
+	st->revoked = repo_get_be64(b + 16);
 	return 0;
 }
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* Repository check: records parse, indexes and counters agree, the event log is contiguous per origin. */
+/* Repository check: records parse, indexes and counters agree, the event log is contiguous per origin, CRL records are sound. */
 
 #include <limits.h>
 #include <stdarg.h>
@@ -16,6 +16,7 @@ struct verify_issuer {
 	struct repo_key prefix;
 	struct repo_stats st;
 	bool stored;            /* a counters entry exists */
+	uint64_t revlog;        /* revocation log entries seen */
 };
 
 struct verify {
@@ -324,6 +325,13 @@ verify_meta(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 	if ((k->mv_size == 6 && memcmp(b, "schema", 6) == 0) ||
 	    (k->mv_size == 4 && memcmp(b, "node", 4) == 0))
 		return 0;
+	if (k->mv_size > sizeof(REPO_CRLMAX_KEY) - 1 &&
+	    memcmp(b, REPO_CRLMAX_KEY, sizeof(REPO_CRLMAX_KEY) - 1) == 0) {
+		if (val->mv_size != REPO_MARK_LEN)
+			problem(v, "meta: highest CRL number entry of %zu bytes",
+			    val->mv_size);
+		return 0;
+	}
 	if (k->mv_size != REPO_VV_KEY_LEN || b[0] != 'v' || b[1] != 'v' ||
 	    val->mv_size != 8) {
 		problem(v, "meta: unknown entry of %zu bytes", k->mv_size);
@@ -336,6 +344,85 @@ verify_meta(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 		    "log ends at %llu", b[2], (unsigned long long)seq,
 		    (unsigned long long)v->last[b[2]]);
 	v->last[b[2]] = 0;      /* seen */
+	return 0;
+}
+
+/* ---- CRLs ------------------------------------------------------------------------------ */
+
+/* A CRL number must not exceed the highest one the issuer's meta entry records. */
+static void
+verify_crl_number(struct verify *v, const char *issuer, uint64_t number,
+    const char *name)
+{
+	char msg[REPO_WHY_MAX];
+	uint64_t max;
+
+	if (repo_crl_number_max(v->t, issuer, &max, msg, sizeof(msg)) != 0)
+		problem(v, "%s: %s", name, msg);
+	else if (number > max)
+		problem(v, "%s: CRL number %llu is above the highest recorded "
+		    "for '%s' (%llu)", name, (unsigned long long)number, issuer,
+		    (unsigned long long)max);
+}
+
+static int
+verify_crl(const MDB_val *k, const MDB_val *val, void *arg, char *why,
+    size_t whylen)
+{
+	struct verify *v = arg;
+	char msg[REPO_WHY_MAX], name[64];
+	struct repo_crl c;
+	const uint8_t *b = k->mv_data;
+
+	(void)why;
+	(void)whylen;
+	if (repo_crl_decode(val->mv_data, val->mv_size, &c, msg,
+	    sizeof(msg)) != 0) {
+		problem(v, "crls: %s", msg);
+		return 0;
+	}
+	snprintf(name, sizeof(name), "CRL %llu", (unsigned long long)c.number);
+	if (k->mv_size != 2 + strlen(c.issuer) + REPO_MARK_LEN ||
+	    b[0] != strlen(c.issuer) || memcmp(b + 1, c.issuer, b[0]) != 0 ||
+	    b[1 + b[0]] != (c.delta_base > 0 ? REPO_CRL_DELTA :
+	    REPO_CRL_COMPLETE) || repo_get_be64(b + 2 + b[0]) != c.number)
+		problem(v, "%s of '%s': stored under another key", name,
+		    c.issuer);
+	verify_crl_number(v, c.issuer, c.number, name);
+	return 0;
+}
+
+/* Revocation log entries: contiguous marks per issuer, each naming a revocation. */
+static int
+verify_revlog(const MDB_val *k, const MDB_val *val, void *arg, char *why,
+    size_t whylen)
+{
+	struct verify *v = arg;
+	struct verify_issuer *vi;
+	const uint8_t *b = k->mv_data;
+	char msg[REPO_WHY_MAX];
+	MDB_val rv;
+	int err = 0;
+
+	(void)why;
+	(void)whylen;
+	if (k->mv_size < 2 || k->mv_size != 1 + (size_t)b[0] + REPO_MARK_LEN ||
+	    val->mv_size <= k->mv_size - REPO_MARK_LEN ||
+	    memcmp(val->mv_data, b, k->mv_size - REPO_MARK_LEN) != 0 ||
+	    (vi = verify_issuer(v, val, &err)) == NULL) {
+		if (err != 0)
+			return err;
+		problem(v, "revocation log: an entry of another shape");
+		return 0;
+	}
+	if (repo_get_be64(b + 1 + b[0]) != ++vi->revlog)
+		problem(v, "revocation log of '%.*s': mark %llu where %llu was "
+		    "due", (int)b[0], b + 1, (unsigned long long)
+		    repo_get_be64(b + 1 + b[0]), (unsigned long long)vi->revlog);
+	if (repo_get(v->t, REPO_DB_REVOKED, val->mv_data, val->mv_size, &rv,
+	    msg, sizeof(msg)) != 0)
+		problem(v, "revocation log of '%.*s': mark %llu names no "
+		    "revocation", (int)b[0], b + 1, (unsigned long long)vi->revlog);
 	return 0;
 }
 
@@ -358,6 +445,10 @@ verify_event_target(struct verify *v, const struct repo_event *ev,
 			problem(v, "%s: issues a certificate the repository "
 			    "does not hold", name);
 		repo_cert_clear(&c);
+		return;
+	}
+	if (ev->type == REPO_EVENT_CRL) {
+		verify_crl_number(v, ev->crl.issuer, ev->crl.number, name);
 		return;
 	}
 	v->revoke_events++;
@@ -419,6 +510,13 @@ verify_totals(struct verify *v)
 			    "vector entry", (unsigned)i,
 			    (unsigned long long)v->last[i]);
 	for (i = 0; i < v->n_iss; i++)
+		if (v->iss[i].revlog != v->iss[i].st.revoked)
+			problem(v, "issuer '%.*s' has %llu revocations but %llu "
+			    "revocation log entries", (int)v->iss[i].prefix.b[0],
+			    v->iss[i].prefix.b + 1,
+			    (unsigned long long)v->iss[i].st.revoked,
+			    (unsigned long long)v->iss[i].revlog);
+	for (i = 0; i < v->n_iss; i++)
 		if (!v->iss[i].stored)
 			problem(v, "issuer '%.*s' has records but no counters",
 			    (int)v->iss[i].prefix.b[0], v->iss[i].prefix.b + 1);
@@ -457,6 +555,10 @@ repo_verify(struct repo *r, void (*cb)(const char *problem, void *ctx),
 	    (rc = repo_scan(v.t, REPO_DB_STATS, NULL, 0, verify_stats, &v, why,
 	    whylen)) == 0 &&
 	    (rc = repo_scan(v.t, REPO_DB_EVENTS, NULL, 0, verify_event, &v, why,
+	    whylen)) == 0 &&
+	    (rc = repo_scan(v.t, REPO_DB_REVLOG, NULL, 0, verify_revlog, &v,
+	    why, whylen)) == 0 &&
+	    (rc = repo_scan(v.t, REPO_DB_CRLS, NULL, 0, verify_crl, &v, why,
 	    whylen)) == 0 &&
 	    (rc = repo_scan(v.t, REPO_DB_META, NULL, 0, verify_meta, &v, why,
 	    whylen)) == 0)

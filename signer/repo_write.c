@@ -30,15 +30,6 @@ stats_apply(uint64_t *v, int64_t d)
 	return 0;
 }
 
-static void
-stats_put64(uint8_t *b, uint64_t v)
-{
-	size_t i;
-
-	for (i = 0; i < 8; i++)
-		b[i] = (uint8_t)(v >> (8 * (7 - i)));
-}
-
 int
 repo_stats_add(struct repo_txn *t, const char *issuer, int64_t certs,
     int64_t pending, int64_t revoked, char *why, size_t whylen)
@@ -69,9 +60,9 @@ repo_stats_add(struct repo_txn *t, const char *issuer, int64_t certs,
 	if (rc == ERR_NOT_FOUND)
 		st = (struct repo_stats){ (uint64_t)certs, (uint64_t)pending,
 		    (uint64_t)revoked };
-	stats_put64(b, st.certs);
-	stats_put64(b + 8, st.pending);
-	stats_put64(b + 16, st.revoked);
+	repo_put_be64(b, st.certs);
+	repo_put_be64(b + 8, st.pending);
+	repo_put_be64(b + 16, st.revoked);
 	return repo_put(t, REPO_DB_STATS, issuer, strlen(issuer), b, sizeof(b),
 	    0, why, whylen);
 }
@@ -351,6 +342,7 @@ revoke_record(struct repo_txn *t, const struct repo_revocation *r, char *why,
 	struct repo_event ev;
 	struct repo_cert c;
 	struct repo_key k;
+	uint64_t mark;
 	uint8_t *val;
 	size_t len;
 	bool pending;
@@ -379,7 +371,10 @@ revoke_record(struct repo_txn *t, const struct repo_revocation *r, char *why,
 		if (rc != 0)
 			return rc;
 	}
-	if ((rc = repo_stats_add(t, r->issuer, 0, pending ? -1 : 0, 1, why,
+	if ((rc = repo_revlog_mark(t, r->issuer, &mark, why, whylen)) != 0 ||
+	    (rc = repo_revlog_append(t, r->issuer, &k, mark + 1, why,
+	    whylen)) != 0 ||
+	    (rc = repo_stats_add(t, r->issuer, 0, pending ? -1 : 0, 1, why,
 	    whylen)) != 0)
 		return rc;
 	memset(&ev, 0, sizeof(ev));

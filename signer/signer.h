@@ -44,7 +44,7 @@ int serial_cmp(const struct serial *a, const struct serial *b);
 /* Repository (LMDB): signer/repo*.c                                      */
 /* ===================================================================== */
 
-#define REPO_SCHEMA_VERSION 1
+#define REPO_SCHEMA_VERSION 2
 #define REPO_REF_MAX 128        /* request refs are 1..REPO_REF_MAX bytes */
 #define REPO_ID_MAX 64          /* issuer ids and profile names */
 #define REPO_SUBJECT_MAX 1024   /* subject summary kept with a certificate */
@@ -106,6 +106,12 @@ struct repo_txn;
  *   revrefs  revoke ref (1..REPO_REF_MAX bytes) -> cert key
  *   events   origin (u8) || seq (u64 BE, 1, 2, ...) -> event (repo_event_decode)
  *   stats    issuer id -> certificates, pending, revoked (3 x u64 BE)
+ *   revlog   issuer prefix || u64 BE mark -> cert key: the revocations of
+ *            an issuer in the order recorded here; the mark of the n-th is
+ *            n, so the issuer's revoked counter is its latest mark
+ *   crls     issuer prefix || u8 kind (0 complete, 1 delta) || u64 BE CRL
+ *            number -> CRL record (repo_crl_decode)
+ *   meta     "crlmax" || issuer id -> u64 BE highest CRL number made or seen
  *
  * cert key = u8 length || issuer id || u8 length || serial: the keys of one
  * issuer are contiguous and in numeric serial order. Records are a bounded
@@ -119,6 +125,8 @@ struct repo_txn;
  *            "subject": str, "der": bin
  *   revoke   "issuer": str, "serial": bin, "revoked_at": int,
  *            "reason": int (CRL_REASON_NONE or 0..10), "ref": bin
+ *   crl      "issuer": str, "number": uint, "delta_base": uint (0: a
+ *            complete CRL), "this_update", "next_update": int
  * Reservations are local and have no event: a reserved serial that was never
  * issued was never given to anyone. Receivers ignore keys they do not know.
  */
@@ -130,9 +138,33 @@ struct repo_txn;
 #define REPO_EVENT_MAX (REPO_DER_MAX + 4096) /* largest event value accepted */
 #define REPO_REASON_MAX 10      /* aACompromise, the last RFC 5280 CRLReason */
 
+#define REPO_CRL_MAX (64u * 1024 * 1024 + 65536) /* largest CRL recorded, DER bytes */
+
 enum repo_event_type {
 	REPO_EVENT_ISSUE = 1,
 	REPO_EVENT_REVOKE = 2,
+	REPO_EVENT_CRL = 3,
+};
+
+/* A CRL as recorded. */
+struct repo_crl {
+	char issuer[REPO_ID_MAX + 1];
+	uint64_t number;        /* cRLNumber, >= 1 */
+	uint64_t delta_base;    /* 0: a complete CRL; else the base of this delta */
+	int64_t this_update;
+	int64_t next_update;
+	uint64_t rev_mark;      /* the issuer's revocations it covers (repo_revlog_mark) */
+	uint64_t entries;       /* revoked entries listed */
+	const uint8_t *der;     /* NULL when pruned; points into the repository (see repo_crl_latest) */
+	size_t der_len;
+};
+
+/* One entry of a CRL being built, with what decides whether it is listed. */
+struct repo_crl_entry {
+	struct serial serial;
+	int64_t revoked_at;
+	int reason;             /* CRL_REASON_NONE or an RFC 5280 reason */
+	int64_t not_after;      /* the certificate's notAfter; 0 when it is not known here */
 };
 
 /* A decoded event; the member matching type is filled. */
@@ -142,6 +174,7 @@ struct repo_event {
 	uint64_t seq;
 	struct repo_cert cert;          /* ISSUE: status CERT_ISSUED, der owned */
 	struct repo_revocation rev;     /* REVOKE */
+	struct repo_crl crl;            /* CRL: no DER, rev_mark and entries 0 */
 };
 
 /* Counters of one issuer (or of all). */
@@ -276,6 +309,54 @@ int repo_events_foreach(struct repo_txn *t, uint8_t origin, uint64_t after_seq,
 int repo_vv_get(struct repo_txn *t, uint8_t origin, uint64_t *seq, char *why,
     size_t whylen);
 
+/*
+ * CRLs (signer/repo_crl.c). The mark of an issuer counts the revocations
+ * recorded for it; a CRL made at mark m covers the first m, so a delta
+ * against it lists those recorded after m.
+ */
+/* The issuer's current revocation mark into *mark; 0 or ERR_REPO. */
+int repo_revlog_mark(struct repo_txn *t, const char *issuer, uint64_t *mark,
+    char *why, size_t whylen);
+
+/*
+ * Call cb for the revocations of issuer with a mark above after_mark (0: all
+ * of them), in serial order, each with the notAfter of its certificate when
+ * the repository knows it. The entry is valid during the call only. A
+ * non-zero return of cb stops the iteration and is returned. Returns 0, cb's
+ * value, ERR_NOMEM or ERR_REPO.
+ */
+int repo_crl_entries(struct repo_txn *t, const char *issuer, uint64_t after_mark,
+    int (*cb)(const struct repo_crl_entry *e, void *ctx), void *ctx,
+    char *why, size_t whylen);
+
+/*
+ * Record a CRL just made (c->der may be NULL for one known from an event) and
+ * write its crl event. Its number must be above every number recorded or seen
+ * for the issuer (ERR_CONFLICT otherwise); a delta's base must be a complete
+ * CRL still held (ERR_NOT_FOUND). Older records are pruned: a complete CRL
+ * keeps its DER only while it is the latest, and stays as a delta base until
+ * its nextUpdate has passed; for each base only the latest delta is kept.
+ * Returns 0, ERR_CONFLICT, ERR_NOT_FOUND, ERR_BAD_REQUEST, ERR_NOMEM or ERR_REPO.
+ */
+int repo_crl_put(struct repo_txn *t, const struct repo_crl *c, char *why,
+    size_t whylen);
+
+/*
+ * The latest complete CRL of issuer (delta_base 0), or the latest delta CRL
+ * against delta_base, into *out; its der points into the repository and is
+ * valid until t ends. Returns 0, ERR_NOT_FOUND or ERR_REPO.
+ */
+int repo_crl_latest(struct repo_txn *t, const char *issuer, uint64_t delta_base,
+    struct repo_crl *out, char *why, size_t whylen);
+
+/* The complete CRL numbered number, while it is held as a delta base; as repo_crl_latest. */
+int repo_crl_base(struct repo_txn *t, const char *issuer, uint64_t number,
+    struct repo_crl *out, char *why, size_t whylen);
+
+/* The highest CRL number made or seen for issuer (0: none) into *number; 0 or ERR_REPO. */
+int repo_crl_number_max(struct repo_txn *t, const char *issuer,
+    uint64_t *number, char *why, size_t whylen);
+
 /* Counters of issuer, or summed over every issuer (NULL), into *out; 0 or ERR_REPO. */
 int repo_stats(struct repo_txn *t, const char *issuer, struct repo_stats *out,
     char *why, size_t whylen);
@@ -315,6 +396,9 @@ int repo_revocation_decode(const uint8_t *buf, size_t len,
     struct repo_revocation *out, char *why, size_t whylen);
 int repo_event_decode(const uint8_t *buf, size_t len, struct repo_event *out,
     char *why, size_t whylen);
+/* A CRL record; out->der points into buf. */
+int repo_crl_decode(const uint8_t *buf, size_t len, struct repo_crl *out,
+    char *why, size_t whylen);
 void repo_event_clear(struct repo_event *ev);
 
 /*
@@ -325,6 +409,7 @@ int repo_cert_encode(const struct repo_cert *c, uint8_t **out, size_t *len);
 int repo_revocation_encode(const struct repo_revocation *rev, uint8_t **out,
     size_t *len);
 int repo_event_encode(const struct repo_event *ev, uint8_t **out, size_t *len);
+int repo_crl_encode(const struct repo_crl *c, uint8_t **out, size_t *len);
 
 /* --- end of repository section --- */
 
@@ -646,18 +731,67 @@ int signer_demo_create(const char *dir, char *why, size_t whylen);
 /* CRL (signer/crl.c)                                                     */
 /* ===================================================================== */
 
+#define CRL_NUMBER_NODE_FACTOR 256 /* number = thisUpdate * this + node (docs/protocol.md 5.5.2) */
+#define CRL_META_ONLY UINT64_MAX  /* crl_get: have: the DER is not wanted */
+
+/* A CRL of one issuer: what the repository records with it, and its DER. */
+struct crl {
+	uint64_t number;
+	uint64_t delta_base;    /* 0: a complete CRL */
+	int64_t this_update;
+	int64_t next_update;
+	uint64_t rev_mark;      /* the issuer's revocations it covers */
+	uint64_t entries;       /* revoked entries listed */
+	uint8_t *der;           /* malloc'd (crl_clear); NULL: see crl_get */
+	size_t len;
+};
+
+/* Free what c owns and clear it; NULL is a no-op. */
+void crl_clear(struct crl *c);
+
 /*
- * Build and sign a full v2 CRL of issuer issuer_index (0..n-1 of
- * signer_issuers) at now: authorityKeyIdentifier, cRLNumber number,
- * thisUpdate now, nextUpdate now + the issuer's crl.lifetime_days, every
- * revocation of the repository in serial order with its date and, unless
- * CRL_REASON_NONE, its reason code. Signed on the token with the issuer's
- * key and its default digest. *der (OPENSSL_free) and *len receive the DER.
- * Returns 0, ERR_INVAL (no such issuer or no HSM), ERR_REPO, ERR_HSM,
- * ERR_PIN, ERR_NOMEM or ERR_INTERNAL.
+ * The number of a CRL made at this_update by node when max is the highest
+ * number made or seen: this_update * CRL_NUMBER_NODE_FACTOR + node, or max + 1
+ * when that is not above max.
  */
-int crl_build(struct signer *s, size_t issuer_index, int64_t now,
-    uint64_t number, uint8_t **der, size_t *len, char *why, size_t whylen);
+uint64_t crl_number_next(uint64_t max, int64_t this_update, uint8_t node);
+
+/*
+ * Make, sign on the token and record a new CRL of issuer i (0..n-1 of
+ * signer_issuers) at now: the complete CRL when delta_base is 0, else the
+ * delta CRL against the complete CRL numbered delta_base (RFC 5280 5.2.4).
+ * v2, authorityKeyIdentifier, cRLNumber (crl_number_next), for a delta a
+ * critical deltaCRLIndicator, thisUpdate now, nextUpdate now + the issuer's
+ * crl.lifetime_days; one entry per revocation (of a delta: per revocation
+ * recorded after its base) in serial order with its date and, unless
+ * CRL_REASON_NONE, its reasonCode, except revocations whose certificate has
+ * been expired for longer than crl.grace_days. The signature is checked with
+ * the CA key before the CRL is recorded. *out (crl_clear) receives it.
+ * Returns 0, ERR_INVAL (no such issuer, no HSM), ERR_NOT_FOUND (the base is
+ * not held), ERR_REPO, ERR_HSM, ERR_PIN, ERR_NOMEM or ERR_INTERNAL.
+ */
+int crl_make(struct signer *s, size_t i, uint64_t delta_base, int64_t now,
+    struct crl *out, char *why, size_t whylen);
+
+/*
+ * The current CRL of issuer i (complete, or the delta against delta_base).
+ * When regen is true a new one is made first if there is none, if the
+ * current one has passed its refresh point (crl.refresh_percent of its
+ * lifetime) or if a revocation for the issuer was recorded since it was
+ * made. *out gets the CRL; its DER is copied unless its number is have (the
+ * caller holds it already) or have is CRL_META_ONLY: der stays NULL. ERR_NOT_FOUND when there is no
+ * CRL and regen is false, or the base is not held; else as crl_make.
+ */
+int crl_get(struct signer *s, size_t i, uint64_t delta_base, int64_t now,
+    bool regen, uint64_t have, struct crl *out, char *why, size_t whylen);
+
+/*
+ * Make the complete CRLs that are due (none yet, or past the refresh point)
+ * so that one is always ready; *next receives the time the next one falls
+ * due. Returns 0 or the first error (the other issuers are still served).
+ */
+int crl_refresh(struct signer *s, int64_t now, int64_t *next, char *why,
+    size_t whylen);
 
 /* ===================================================================== */
 /* Daemon: signerd's request loop (signer/daemon.c, signer/cmd*.c)        */

@@ -221,7 +221,7 @@ test_schema_mismatch(void **state)
 	    sizeof(f->why)), ERR_REPO);
 	assert_null(f->r);
 	assert_non_null(strstr(f->why,
-	    "repository schema version 7, this signerd supports 1"));
+	    "repository schema version 7, this signerd supports 2"));
 	raw_put(f->path, "meta", "schema", 6, "\x01", 1);
 	assert_int_equal(repo_open(f->path, NODE, MAP_MB, 0, &f->r, f->why,
 	    sizeof(f->why)), ERR_REPO);
