@@ -202,10 +202,16 @@ pack_issuers(struct daemon *d, int64_t now, msgpack_packer *pk)
 	const struct cert_issuer *iss;
 	size_t n, i;
 
+	struct crl c;
+	bool have;
+
 	iss = signer_issuers(d->s, &n);
 	msgpack_pack_array(pk, (uint32_t)n);
 	for (i = 0; i < n; i++) {
-		msgpack_pack_map(pk, 3);
+		/* The CRL ready for serving, if any: what monitoring watches. */
+		have = crl_get(d->s, i, 0, now, false, CRL_META_ONLY, &c, NULL,
+		    0) == 0;
+		msgpack_pack_map(pk, have ? 6 : 3);
 		msg_pack_cstr(pk, "id");
 		msg_pack_cstr(pk, iss[i].conf->id);
 		msg_pack_cstr(pk, "not_after");
@@ -213,6 +219,15 @@ pack_issuers(struct daemon *d, int64_t now, msgpack_packer *pk)
 		msg_pack_cstr(pk, "days_left");
 		msgpack_pack_int64(pk, (iss[i].not_after - now) /
 		    CERT_DAY_SECONDS);
+		if (have) {
+			msg_pack_cstr(pk, "crl_number");
+			msgpack_pack_uint64(pk, c.number);
+			msg_pack_cstr(pk, "crl_this_update");
+			msgpack_pack_int64(pk, c.this_update);
+			msg_pack_cstr(pk, "crl_next_update");
+			msgpack_pack_int64(pk, c.next_update);
+		}
+		crl_clear(&c);
 	}
 }
 

@@ -198,3 +198,53 @@ crl_der_entry(struct crl_der *d, const struct repo_crl_entry *e)
 	b[1] = (uint8_t)(n - 2);        /* < 0x80: CRL_DER_ENTRY_MAX */
 	return crl_der_put(d, b, n);
 }
+
+/* ---- reading back ------------------------------------------------------------ */
+
+int
+crl_der_next(struct crl_rd *r, struct crl_tlv *t)
+{
+	size_t n, len = 0, i, left = r->len - r->off;
+	const uint8_t *p = r->p + r->off;
+
+	memset(t, 0, sizeof(*t));
+	if (left < 2)
+		return ERR_DECODE;
+	t->tag = p[0];
+	if (p[1] < 0x80) {
+		len = p[1];
+		n = 2;
+	} else {
+		n = p[1] & 0x7f;
+		/* definite, minimal, and small enough for a CRL */
+		if (n == 0 || n > 4 || left < 2 + n || p[2] == 0)
+			return ERR_DECODE;
+		for (i = 0; i < n; i++)
+			len = len << 8 | p[2 + i];
+		if (len < 0x80)
+			return ERR_DECODE;
+		n += 2;
+	}
+	if (len > left - n)
+		return ERR_DECODE;
+	t->tlv = p;
+	t->tlv_len = n + len;
+	t->val = p + n;
+	t->len = len;
+	r->off += n + len;
+	return 0;
+}
+
+void
+crl_rd_init(struct crl_rd *r, const uint8_t *p, size_t len)
+{
+	r->p = p;
+	r->len = len;
+	r->off = 0;
+}
+
+bool
+crl_rd_end(const struct crl_rd *r)
+{
+	return r->off == r->len;
+}

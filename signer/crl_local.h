@@ -3,6 +3,7 @@
 #ifndef SIGNER_CRL_LOCAL_H
 #define SIGNER_CRL_LOCAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -39,5 +40,27 @@ int crl_der_wrap(struct crl_der *d, uint8_t tag);
 size_t crl_der_time(int64_t t, uint8_t out[CRL_DER_TIME_MAX]);
 /* Append one revokedCertificates entry; 0, ERR_INVAL, ERR_NOSPACE or ERR_NOMEM. */
 int crl_der_entry(struct crl_der *d, const struct repo_crl_entry *e);
+
+/* A reader of DER that crl_der made: strict definite lengths, bounds checked. */
+struct crl_rd {
+	const uint8_t *p;
+	size_t len;
+	size_t off;
+};
+
+/* One TLV read: the whole of it and its value. */
+struct crl_tlv {
+	uint8_t tag;
+	const uint8_t *tlv;
+	size_t tlv_len;
+	const uint8_t *val;
+	size_t len;
+};
+
+void crl_rd_init(struct crl_rd *r, const uint8_t *p, size_t len);
+/* The next TLV into *t; 0 or ERR_DECODE (truncated, indefinite or non-minimal length). */
+int crl_der_next(struct crl_rd *r, struct crl_tlv *t);
+/* Is everything read? */
+bool crl_rd_end(const struct crl_rd *r);
 
 #endif /* SIGNER_CRL_LOCAL_H */

@@ -438,6 +438,51 @@ test_verifiers(void **state)
 	crl_clear(&d);
 }
 
+/* Only the latest complete CRL keeps its DER; bases go once past their nextUpdate, with their deltas. */
+static void
+test_pruning(void **state)
+{
+	const struct conf_crl *cc = &conf.issuers[SERVER].crl;
+	struct crl old, delta, now, later;
+	struct repo_crl r;
+	struct repo_txn *t;
+	char why[512];
+	int64_t life = (int64_t)cc->lifetime_days * DAY;
+
+	(void)state;
+	revoke_one(unknown_serial(), CRL_REASON_NONE, NOW);
+	get(0, NOW + 100 * DAY, &old);
+	get(old.number, NOW + 100 * DAY, &delta);
+	revoke_one(unknown_serial(), CRL_REASON_NONE, NOW);
+	get(0, NOW + 100 * DAY + 1, &now);
+	assert_int_equal(repo_begin(signer_repo(eng), false, &t, why,
+	    sizeof(why)), 0);
+	assert_int_equal(repo_crl_base(t, "server-ca", old.number, &r, why,
+	    sizeof(why)), 0);
+	assert_null(r.der);             /* still a base, no longer served */
+	assert_int_equal(repo_crl_latest(t, "server-ca", old.number, &r, why,
+	    sizeof(why)), 0);
+	assert_true(r.number == delta.number);
+	repo_abort(t);
+	/* A complete CRL made once the old one has expired ends it and its delta. */
+	get(0, NOW + 100 * DAY + life, &later);
+	assert_int_equal(repo_begin(signer_repo(eng), false, &t, why,
+	    sizeof(why)), 0);
+	assert_int_equal(repo_crl_base(t, "server-ca", old.number, &r, why,
+	    sizeof(why)), ERR_NOT_FOUND);
+	assert_int_equal(repo_crl_latest(t, "server-ca", old.number, &r, why,
+	    sizeof(why)), ERR_NOT_FOUND);
+	assert_int_equal(repo_crl_base(t, "server-ca", now.number, &r, why,
+	    sizeof(why)), 0);
+	repo_abort(t);
+	assert_int_equal(crl_get(eng, SERVER, old.number, NOW + 100 * DAY +
+	    life, true, 0, &delta, why, sizeof(why)) == ERR_NOT_FOUND, 1);
+	crl_clear(&old);
+	crl_clear(&delta);
+	crl_clear(&now);
+	crl_clear(&later);
+}
+
 /* The repository stays sound: old CRLs pruned, marks and numbers consistent. */
 static void
 test_repository_sound(void **state)
@@ -460,6 +505,7 @@ main(void)
 		cmocka_unit_test(test_expiry_grace),
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_verifiers),
+		cmocka_unit_test(test_pruning),
 		cmocka_unit_test(test_repository_sound),
 	};
 
