@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* libFuzzer target: the repository's record and event decoders, with re-encoding of whatever decodes. */
+/* libFuzzer target: the repository's record, CRL record and event decoders, with re-encoding of whatever decodes. */
 
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +99,13 @@ fuzz_event(const uint8_t *data, size_t size)
 		    strcmp(ev2.cert.subject, ev.cert.subject) == 0 &&
 		    serial_cmp(&ev2.cert.serial, &ev.cert.serial) == 0 &&
 		    ev2.cert.not_after == ev.cert.not_after);
+	else if (ev.type == REPO_EVENT_CRL)
+		check(strcmp(ev2.crl.issuer, ev.crl.issuer) == 0 &&
+		    ev2.crl.number == ev.crl.number &&
+		    ev2.crl.delta_base == ev.crl.delta_base &&
+		    ev2.crl.this_update == ev.crl.this_update &&
+		    ev2.crl.next_update == ev.crl.next_update &&
+		    ev.crl.delta_base < ev.crl.number);
 	else
 		check(strcmp(ev2.rev.issuer, ev.rev.issuer) == 0 &&
 		    serial_cmp(&ev2.rev.serial, &ev.rev.serial) == 0 &&
@@ -112,10 +119,33 @@ fuzz_event(const uint8_t *data, size_t size)
 	repo_event_clear(&ev);
 }
 
+static void
+fuzz_crl(const uint8_t *data, size_t size)
+{
+	char why[FUZZ_WHY_MAX];
+	struct repo_crl c;
+	uint8_t *buf;
+	size_t len;
+	int rc;
+
+	memset(why, 0, sizeof(why));
+	rc = repo_crl_decode(data, size, &c, why, sizeof(why));
+	check_why(why, rc);
+	if (rc != 0)
+		return;
+	check(c.der_len <= REPO_CRL_MAX && c.number >= 1 &&
+	    c.delta_base < c.number && c.next_update > c.this_update);
+	check(c.der == NULL || (c.der >= data && c.der + c.der_len <= data + size));
+	check(repo_crl_encode(&c, &buf, &len) == 0);
+	check(len == size && memcmp(buf, data, size) == 0);
+	free(buf);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	fuzz_cert(data, size);
+	fuzz_crl(data, size);
 	fuzz_revocation(data, size);
 	fuzz_event(data, size);
 	return 0;

@@ -483,6 +483,31 @@ test_pruning(void **state)
 	crl_clear(&later);
 }
 
+/* Serials with the top bit set get their 00 pad; from 2050 on times are GeneralizedTime (RFC 5280 5.1.2.4). */
+static void
+test_encoding_edges(void **state)
+{
+	struct serial hi = { .len = SERIAL_MAX };
+	const int64_t y2051 = INT64_C(2556144000);     /* 2051-01-01T00:00:00Z */
+	struct crl c;
+	X509_CRL *x;
+	char why[512];
+
+	(void)state;
+	memset(hi.b, 0xff, sizeof(hi.b));
+	revoke_one(hi, CRL_REASON_AA_COMPROMISE, NOW);
+	assert_int_equal(crl_make(eng, SERVER, 0, y2051, &c, why,
+	    sizeof(why)), 0);
+	x = parse(&c);
+	assert_true(listed(x, &hi));
+	assert_int_equal(ASN1_STRING_type(X509_CRL_get0_lastUpdate(x)),
+	    V_ASN1_GENERALIZEDTIME);
+	assert_int_equal(ASN1_TIME_cmp_time_t(X509_CRL_get0_lastUpdate(x),
+	    (time_t)y2051), 0);
+	X509_CRL_free(x);
+	crl_clear(&c);
+}
+
 /* The repository stays sound: old CRLs pruned, marks and numbers consistent. */
 static void
 test_repository_sound(void **state)
@@ -506,6 +531,7 @@ main(void)
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_verifiers),
 		cmocka_unit_test(test_pruning),
+		cmocka_unit_test(test_encoding_edges),
 		cmocka_unit_test(test_repository_sound),
 	};
 
