@@ -291,6 +291,7 @@ test_numbers_grow(void **state)
 	revoke_one(unknown_serial(), CRL_REASON_NONE, NOW);
 	get(0, NOW + 3, &c);
 	assert_true(c.number > b.number);
+	crl_clear(&a);
 	assert_int_equal(crl_make(eng, SERVER, 0, NOW + 3, &a, why,
 	    sizeof(why)), 0);
 	assert_true(a.number == c.number + 1);
@@ -475,6 +476,7 @@ test_pruning(void **state)
 	assert_int_equal(repo_crl_base(t, "server-ca", now.number, &r, why,
 	    sizeof(why)), 0);
 	repo_abort(t);
+	crl_clear(&delta);
 	assert_int_equal(crl_get(eng, SERVER, old.number, NOW + 100 * DAY +
 	    life, true, 0, &delta, why, sizeof(why)) == ERR_NOT_FOUND, 1);
 	crl_clear(&old);
