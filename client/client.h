@@ -90,10 +90,19 @@ int client_serial_norm(const char *s, char *out, size_t cap);
 bool client_issuer_id_valid(const char *id, size_t len);
 
 /*
- * The serial link to signerd (client/link.c). One request at a time: it is
- * framed, preceded by a 0x00, and sent again, identical (same id, same ref),
- * after a timeout or a "frame" error; responses with other ids are dropped.
+ * The serial link to signerd (client/link.c). Requests are pipelined: up
+ * to a window of them are in flight, each framed, preceded by a 0x00 and
+ * matched to its response by id. A request is sent again, identical (same
+ * id, same bytes), when the signer reports a damaged frame (a "frame" error
+ * with id 0, taken as being about the oldest request in flight), when a
+ * response to a later request shows that its own was lost (the signer
+ * answers in order), or when nothing was answered for timeout_ms (then
+ * every request in flight is sent again). Responses with other ids are
+ * dropped.
  */
+#define LINK_WINDOW_DEFAULT 8   /* requests in flight unless told otherwise */
+#define LINK_WINDOW_MAX 64      /* most requests in flight */
+
 struct link;
 
 struct link_params {
@@ -142,10 +151,59 @@ typedef void (*link_args_fn)(msgpack_packer *pk, void *arg);
  * frees it). Returns 0 on a success response; the error the signer sent
  * (ERR_POLICY, ...; why = "code: message") on an error response;
  * ERR_TIMEOUT when every attempt timed out; ERR_LINK on a hang-up;
- * ERR_INVAL when the request exceeds max_frame.
+ * ERR_INVAL when the request exceeds max_frame. It is link_pipeline()
+ * with one request.
  */
 int link_call(struct link *l, const char *cmd, uint32_t nargs,
     link_args_fn fn, void *arg, struct msg *resp, char *why, size_t whylen);
+
+/* One request: cmd and its nargs arguments, written by fn(pk, arg). */
+struct link_req {
+	const char *cmd;
+	uint32_t nargs;
+	link_args_fn fn;        /* NULL when nargs is 0 */
+	void *arg;
+};
+
+/*
+ * A batch of n requests for link_pipeline(). req describes request i
+ * (0 <= i < n, asked once each, in order, when the request is about to be
+ * sent; it is packed at once, so what *r points to need only live through
+ * the call). done reports the outcome of request i once: rc 0 and resp a
+ * success; the signer's error (ERR_POLICY, ...) with resp and why = "code:
+ * message"; or without resp (NULL) ERR_TIMEOUT, ERR_LINK, ERR_FRAME_CRC
+ * (the signer kept rejecting its frame), ERR_INVAL (larger than max_frame)
+ * or ERR_NOMEM, why saying what. resp and why belong to the link and live
+ * through the call only. done returns 0 to go on, anything else to end the
+ * batch at once (requests in flight are abandoned: their late answers are
+ * dropped as strays).
+ */
+struct link_batch {
+	size_t n;
+	size_t window;          /* most in flight; 0: LINK_WINDOW_DEFAULT; at most LINK_WINDOW_MAX */
+	void (*req)(void *arg, size_t i, struct link_req *r);
+	int (*done)(void *arg, size_t i, int rc, struct msg *resp,
+	    const char *why);
+	void *arg;
+};
+
+/*
+ * Run a batch: keep up to window requests in flight and report each
+ * outcome through done, in the order the answers arrive (request order
+ * when none is lost). Requests fail one by one (an error answer, a frame
+ * rejected every time, one lost every time while others are answered);
+ * the line fails as a whole when a request has used its 1 + retries
+ * attempts with nothing answered for timeout_ms, or on a hang-up. With a
+ * configuration (link_open) a timeout moves every request in flight to the
+ * next signer, with fresh attempts, and a hang-up re-opens the same signer.
+ * Returns 0 when every request was reported; done's non-zero value when it
+ * ended the batch; ERR_TIMEOUT, ERR_LINK or the error of opening a signer
+ * when the line failed for good (every request in flight was reported with
+ * it, the later ones never started; why says what); ERR_INVAL on bad
+ * arguments.
+ */
+int link_pipeline(struct link *l, const struct link_batch *b, char *why,
+    size_t whylen);
 
 /*
  * Output files (client/write.c). Everything written is first checked
