@@ -255,6 +255,101 @@ int client_save_crl(const char *ca_dir, const char *issuer, const uint8_t *der,
     size_t len, const char *path, char *why, size_t whylen);
 
 /*
+ * CRLs (client/crl.c): what a CRL must be before it replaces the one held.
+ * A CRL number never goes backwards (docs/protocol.md 5.5.2).
+ */
+
+/* What a verified CRL holds. */
+struct client_crl_info {
+	uint64_t number;        /* cRLNumber */
+	bool delta;             /* it has a deltaCRLIndicator */
+	uint64_t base;          /* with delta: the number of its base */
+	int64_t this_update;    /* Unix seconds */
+	int64_t next_update;
+	size_t entries;         /* revoked entries listed */
+	size_t size;            /* bytes of DER */
+};
+
+/*
+ * Parse a DER CRL of at most CLIENT_CRL_MAX bytes (no trailing bytes) and
+ * check it against ca: the issuer is ca's subject, the signature verifies
+ * with ca's key, it is version 2 with a cRLNumber of at most 64 bits and a
+ * nextUpdate after its thisUpdate; a complete CRL (delta false) has no
+ * deltaCRLIndicator, a delta CRL has a critical one. Fills *info (may be
+ * NULL); *out (may be NULL) is the caller's. Returns 0, ERR_DECODE (not
+ * DER, too large) or ERR_POLICY, why saying what.
+ */
+int client_crl_verify(X509 *ca, const uint8_t *der, size_t len, bool delta,
+    X509_CRL **out, struct client_crl_info *info, char *why, size_t whylen);
+
+/*
+ * Read path and verify it as client_crl_verify does. *der (may be NULL)
+ * receives the file's bytes and *out (may be NULL) the CRL, both the
+ * caller's (free, X509_CRL_free). Returns 0, ERR_NOT_FOUND (no such file),
+ * ERR_SYSTEM (unreadable), ERR_NOMEM, or client_crl_verify's errors (also
+ * ERR_DECODE for a file that is not a regular file of at most
+ * CLIENT_CRL_MAX bytes).
+ */
+int client_crl_load(X509 *ca, const char *path, bool delta, uint8_t **der,
+    size_t *len, X509_CRL **out, struct client_crl_info *info, char *why,
+    size_t whylen);
+
+/* What a fetched CRL must be besides valid: the fetch's announcements. */
+struct client_crl_want {
+	uint64_t number;        /* the number the signer announced */
+	bool delta;             /* a delta CRL is expected ... */
+	uint64_t base;          /* ... against this base, and numbered above it */
+	bool has_entries;       /* the signer announced ... */
+	uint64_t entries;       /* ... this many revoked entries */
+};
+
+enum client_crl_status {
+	CLIENT_CRL_INSTALLED = 0,       /* written to the file */
+	CLIENT_CRL_UP_TO_DATE = 1,      /* the file holds these very bytes */
+};
+
+struct client_crl_outcome {
+	int status;                     /* enum client_crl_status */
+	struct client_crl_info info;    /* the new CRL */
+	bool had_old;                   /* the file held a valid CRL of the kind */
+	uint64_t old_number;            /* its number */
+	bool replaced_invalid;          /* the file held something else ... */
+	char old_why[CLIENT_WHY_MAX];   /* ... and this is what was wrong with it */
+};
+
+/*
+ * Verify a fetched CRL (client_crl_verify with want->delta, and want's
+ * number, base and entries) and install it as path unless that would go backwards.
+ * When path holds a valid CRL of the same kind and issuer: a lower number
+ * is refused, the same number is "up to date" with the same bytes (the file
+ * is not rewritten) and refused with other bytes. A file that is not a
+ * valid CRL of the kind is replaced (res->replaced_invalid). The file is
+ * written atomically, mode 0644. Fills *res; *out (may be NULL) receives
+ * the new CRL (the caller's). Returns 0; ERR_DECODE or ERR_POLICY (the CRL
+ * is refused); ERR_CONFLICT (it would go backwards); ERR_SYSTEM (path could
+ * not be read or written); ERR_NOMEM. path is untouched unless 0 is
+ * returned with CLIENT_CRL_INSTALLED.
+ */
+int client_crl_install(X509 *ca, const uint8_t *der, size_t len,
+    const struct client_crl_want *want, const char *path, X509_CRL **out,
+    struct client_crl_outcome *res, char *why, size_t whylen);
+
+/* The revocations that a base and its delta say together. */
+struct client_crl_view {
+	size_t revoked;         /* distinct serials listed by either, less removals */
+	size_t added;           /* of which the delta lists and the base does not */
+	size_t removed;         /* base serials the delta takes off (removeFromCRL) */
+};
+
+/*
+ * Combine a complete CRL with a delta CRL against it (both verified by the
+ * caller) into *v. Returns 0, ERR_INVAL or ERR_NOMEM. Neither CRL is
+ * changed.
+ */
+int client_crl_combine(X509_CRL *base, X509_CRL *delta,
+    struct client_crl_view *v);
+
+/*
  * JSON output (client/json.c): a received msgpack object printed as JSON,
  * with binary values as base64 strings and string keys only.
  */
@@ -279,6 +374,43 @@ struct client_ctx {
  */
 int client_call(struct client_ctx *ctx, const char *cmd, uint32_t nargs,
     link_args_fn fn, void *arg, struct msg *resp);
+
+/*
+ * Fetching a CRL (client/crl_fetch.c). A fetch asks for the first chunk
+ * without a number, then for the others, pipelined, pinned to the number
+ * the first one announced; when the signer made a new CRL meanwhile
+ * (conflict) it starts again, at most CLIENT_CRL_RESTARTS_MAX times.
+ */
+#define CLIENT_CRL_RESTARTS_MAX 3
+
+/* A fetched CRL, not yet verified, and what the signer announced. */
+struct client_crl_blob {
+	uint8_t *der;           /* size bytes, malloc'd */
+	size_t size;
+	uint64_t number;
+	bool delta;             /* delta_base was announced ... */
+	uint64_t base;          /* ... with this value */
+	int64_t this_update;    /* 0 when not announced */
+	int64_t next_update;
+	bool has_entries;       /* entries was announced */
+	uint64_t entries;
+};
+
+/*
+ * Fetch the issuer's current complete CRL (base NULL) or its delta CRL
+ * against *base through ctx (see client_call). Every chunk must name the
+ * same CRL, of the kind asked, at the offset and of the length asked.
+ * Prints what goes wrong on stderr, as client_call does. Returns 0 (*out
+ * is the caller's: client_crl_blob_free), ERR_NOT_FOUND (no such issuer, or
+ * the signer no longer holds the base), ERR_CONFLICT (the CRL kept
+ * changing), ERR_BAD_REQUEST (chunks that do not fit together), ERR_NOMEM,
+ * or the link's and the signer's errors.
+ */
+int client_crl_fetch(struct client_ctx *ctx, const char *issuer,
+    const uint64_t *base, struct client_crl_blob *out);
+
+/* Release what b owns and clear it; NULL is a no-op. */
+void client_crl_blob_free(struct client_crl_blob *b);
 
 /* Print resp's result map as one line of JSON on stdout. */
 void client_print_result(const struct msg *resp);
