@@ -90,10 +90,19 @@ int client_serial_norm(const char *s, char *out, size_t cap);
 bool client_issuer_id_valid(const char *id, size_t len);
 
 /*
- * The serial link to signerd (client/link.c). One request at a time: it is
- * framed, preceded by a 0x00, and sent again, identical (same id, same ref),
- * after a timeout or a "frame" error; responses with other ids are dropped.
+ * The serial link to signerd (client/link.c). Requests are pipelined: up
+ * to a window of them are in flight, each framed, preceded by a 0x00 and
+ * matched to its response by id. A request is sent again, identical (same
+ * id, same bytes), when the signer reports a damaged frame (a "frame" error
+ * with id 0, taken as being about the oldest request in flight), when a
+ * response to a later request shows that its own was lost (the signer
+ * answers in order), or when nothing was answered for timeout_ms (then
+ * every request in flight is sent again). Responses with other ids are
+ * dropped.
  */
+#define LINK_WINDOW_DEFAULT 8   /* requests in flight unless told otherwise */
+#define LINK_WINDOW_MAX 64      /* most requests in flight */
+
 struct link;
 
 struct link_params {
@@ -142,10 +151,59 @@ typedef void (*link_args_fn)(msgpack_packer *pk, void *arg);
  * frees it). Returns 0 on a success response; the error the signer sent
  * (ERR_POLICY, ...; why = "code: message") on an error response;
  * ERR_TIMEOUT when every attempt timed out; ERR_LINK on a hang-up;
- * ERR_INVAL when the request exceeds max_frame.
+ * ERR_INVAL when the request exceeds max_frame. It is link_pipeline()
+ * with one request.
  */
 int link_call(struct link *l, const char *cmd, uint32_t nargs,
     link_args_fn fn, void *arg, struct msg *resp, char *why, size_t whylen);
+
+/* One request: cmd and its nargs arguments, written by fn(pk, arg). */
+struct link_req {
+	const char *cmd;
+	uint32_t nargs;
+	link_args_fn fn;        /* NULL when nargs is 0 */
+	void *arg;
+};
+
+/*
+ * A batch of n requests for link_pipeline(). req describes request i
+ * (0 <= i < n, asked once each, in order, when the request is about to be
+ * sent; it is packed at once, so what *r points to need only live through
+ * the call). done reports the outcome of request i once: rc 0 and resp a
+ * success; the signer's error (ERR_POLICY, ...) with resp and why = "code:
+ * message"; or without resp (NULL) ERR_TIMEOUT, ERR_LINK, ERR_FRAME_CRC
+ * (the signer kept rejecting its frame), ERR_INVAL (larger than max_frame)
+ * or ERR_NOMEM, why saying what. resp and why belong to the link and live
+ * through the call only. done returns 0 to go on, anything else to end the
+ * batch at once (requests in flight are abandoned: their late answers are
+ * dropped as strays).
+ */
+struct link_batch {
+	size_t n;
+	size_t window;          /* most in flight; 0: LINK_WINDOW_DEFAULT; at most LINK_WINDOW_MAX */
+	void (*req)(void *arg, size_t i, struct link_req *r);
+	int (*done)(void *arg, size_t i, int rc, struct msg *resp,
+	    const char *why);
+	void *arg;
+};
+
+/*
+ * Run a batch: keep up to window requests in flight and report each
+ * outcome through done, in the order the answers arrive (request order
+ * when none is lost). Requests fail one by one (an error answer, a frame
+ * rejected every time, one lost every time while others are answered);
+ * the line fails as a whole when a request has used its 1 + retries
+ * attempts with nothing answered for timeout_ms, or on a hang-up. With a
+ * configuration (link_open) a timeout moves every request in flight to the
+ * next signer, with fresh attempts, and a hang-up re-opens the same signer.
+ * Returns 0 when every request was reported; done's non-zero value when it
+ * ended the batch; ERR_TIMEOUT, ERR_LINK or the error of opening a signer
+ * when the line failed for good (every request in flight was reported with
+ * it, the later ones never started; why says what); ERR_INVAL on bad
+ * arguments.
+ */
+int link_pipeline(struct link *l, const struct link_batch *b, char *why,
+    size_t whylen);
 
 /*
  * Output files (client/write.c). Everything written is first checked
@@ -197,6 +255,101 @@ int client_save_crl(const char *ca_dir, const char *issuer, const uint8_t *der,
     size_t len, const char *path, char *why, size_t whylen);
 
 /*
+ * CRLs (client/crl.c): what a CRL must be before it replaces the one held.
+ * A CRL number never goes backwards (docs/protocol.md 5.5.2).
+ */
+
+/* What a verified CRL holds. */
+struct client_crl_info {
+	uint64_t number;        /* cRLNumber */
+	bool delta;             /* it has a deltaCRLIndicator */
+	uint64_t base;          /* with delta: the number of its base */
+	int64_t this_update;    /* Unix seconds */
+	int64_t next_update;
+	size_t entries;         /* revoked entries listed */
+	size_t size;            /* bytes of DER */
+};
+
+/*
+ * Parse a DER CRL of at most CLIENT_CRL_MAX bytes (no trailing bytes) and
+ * check it against ca: the issuer is ca's subject, the signature verifies
+ * with ca's key, it is version 2 with a cRLNumber of at most 64 bits and a
+ * nextUpdate after its thisUpdate; a complete CRL (delta false) has no
+ * deltaCRLIndicator, a delta CRL has a critical one. Fills *info (may be
+ * NULL); *out (may be NULL) is the caller's. Returns 0, ERR_DECODE (not
+ * DER, too large) or ERR_POLICY, why saying what.
+ */
+int client_crl_verify(X509 *ca, const uint8_t *der, size_t len, bool delta,
+    X509_CRL **out, struct client_crl_info *info, char *why, size_t whylen);
+
+/*
+ * Read path and verify it as client_crl_verify does. *der (may be NULL)
+ * receives the file's bytes and *out (may be NULL) the CRL, both the
+ * caller's (free, X509_CRL_free). Returns 0, ERR_NOT_FOUND (no such file),
+ * ERR_SYSTEM (unreadable), ERR_NOMEM, or client_crl_verify's errors (also
+ * ERR_DECODE for a file that is not a regular file of at most
+ * CLIENT_CRL_MAX bytes).
+ */
+int client_crl_load(X509 *ca, const char *path, bool delta, uint8_t **der,
+    size_t *len, X509_CRL **out, struct client_crl_info *info, char *why,
+    size_t whylen);
+
+/* What a fetched CRL must be besides valid: the fetch's announcements. */
+struct client_crl_want {
+	uint64_t number;        /* the number the signer announced */
+	bool delta;             /* a delta CRL is expected ... */
+	uint64_t base;          /* ... against this base, and numbered above it */
+	bool has_entries;       /* the signer announced ... */
+	uint64_t entries;       /* ... this many revoked entries */
+};
+
+enum client_crl_status {
+	CLIENT_CRL_INSTALLED = 0,       /* written to the file */
+	CLIENT_CRL_UP_TO_DATE = 1,      /* the file holds these very bytes */
+};
+
+struct client_crl_outcome {
+	int status;                     /* enum client_crl_status */
+	struct client_crl_info info;    /* the new CRL */
+	bool had_old;                   /* the file held a valid CRL of the kind */
+	uint64_t old_number;            /* its number */
+	bool replaced_invalid;          /* the file held something else ... */
+	char old_why[CLIENT_WHY_MAX];   /* ... and this is what was wrong with it */
+};
+
+/*
+ * Verify a fetched CRL (client_crl_verify with want->delta, and want's
+ * number, base and entries) and install it as path unless that would go backwards.
+ * When path holds a valid CRL of the same kind and issuer: a lower number
+ * is refused, the same number is "up to date" with the same bytes (the file
+ * is not rewritten) and refused with other bytes. A file that is not a
+ * valid CRL of the kind is replaced (res->replaced_invalid). The file is
+ * written atomically, mode 0644. Fills *res; *out (may be NULL) receives
+ * the new CRL (the caller's). Returns 0; ERR_DECODE or ERR_POLICY (the CRL
+ * is refused); ERR_CONFLICT (it would go backwards); ERR_SYSTEM (path could
+ * not be read or written); ERR_NOMEM. path is untouched unless 0 is
+ * returned with CLIENT_CRL_INSTALLED.
+ */
+int client_crl_install(X509 *ca, const uint8_t *der, size_t len,
+    const struct client_crl_want *want, const char *path, X509_CRL **out,
+    struct client_crl_outcome *res, char *why, size_t whylen);
+
+/* The revocations that a base and its delta say together. */
+struct client_crl_view {
+	size_t revoked;         /* distinct serials listed by either, less removals */
+	size_t added;           /* of which the delta lists and the base does not */
+	size_t removed;         /* base serials the delta takes off (removeFromCRL) */
+};
+
+/*
+ * Combine a complete CRL with a delta CRL against it (both verified by the
+ * caller) into *v. Returns 0, ERR_INVAL or ERR_NOMEM. Neither CRL is
+ * changed.
+ */
+int client_crl_combine(X509_CRL *base, X509_CRL *delta,
+    struct client_crl_view *v);
+
+/*
  * JSON output (client/json.c): a received msgpack object printed as JSON,
  * with binary values as base64 strings and string keys only.
  */
@@ -221,6 +374,43 @@ struct client_ctx {
  */
 int client_call(struct client_ctx *ctx, const char *cmd, uint32_t nargs,
     link_args_fn fn, void *arg, struct msg *resp);
+
+/*
+ * Fetching a CRL (client/crl_fetch.c). A fetch asks for the first chunk
+ * without a number, then for the others, pipelined, pinned to the number
+ * the first one announced; when the signer made a new CRL meanwhile
+ * (conflict) it starts again, at most CLIENT_CRL_RESTARTS_MAX times.
+ */
+#define CLIENT_CRL_RESTARTS_MAX 3
+
+/* A fetched CRL, not yet verified, and what the signer announced. */
+struct client_crl_blob {
+	uint8_t *der;           /* size bytes, malloc'd */
+	size_t size;
+	uint64_t number;
+	bool delta;             /* delta_base was announced ... */
+	uint64_t base;          /* ... with this value */
+	int64_t this_update;    /* 0 when not announced */
+	int64_t next_update;
+	bool has_entries;       /* entries was announced */
+	uint64_t entries;
+};
+
+/*
+ * Fetch the issuer's current complete CRL (base NULL) or its delta CRL
+ * against *base through ctx (see client_call). Every chunk must name the
+ * same CRL, of the kind asked, at the offset and of the length asked.
+ * Prints what goes wrong on stderr, as client_call does. Returns 0 (*out
+ * is the caller's: client_crl_blob_free), ERR_NOT_FOUND (no such issuer, or
+ * the signer no longer holds the base), ERR_CONFLICT (the CRL kept
+ * changing), ERR_BAD_REQUEST (chunks that do not fit together), ERR_NOMEM,
+ * or the link's and the signer's errors.
+ */
+int client_crl_fetch(struct client_ctx *ctx, const char *issuer,
+    const uint64_t *base, struct client_crl_blob *out);
+
+/* Release what b owns and clear it; NULL is a no-op. */
+void client_crl_blob_free(struct client_crl_blob *b);
 
 /* Print resp's result map as one line of JSON on stdout. */
 void client_print_result(const struct msg *resp);

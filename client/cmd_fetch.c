@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* client: the commands that fetch files from the signer: a CRL in chunks, and the issuers' CA certificates. */
+/* client: the commands that fetch files from the signer: an issuer's CRL (and its delta), verified before it is installed, and the issuers' CA certificates. */
 
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/x509.h>
 
@@ -13,174 +14,256 @@
 
 #define PROG "signer-client"
 #define EXIT_USAGE 2
-#define CRL_NUMBER_MAX 64       /* longest CRL number as text */
+#define DATE_MAX 32             /* "YYYY-MM-DD HH:MM:SSZ" and more */
 
-struct crl_req {
+struct crl_opts {
 	const char *issuer;
-	uint64_t offset;
-	uint64_t length;
+	const char *out;        /* the complete CRL */
+	const char *delta;      /* the delta CRL; NULL: none */
 };
 
-struct crl_fetch {
-	uint8_t *data;
-	uint64_t size;
-	uint64_t got;
-	char number[CRL_NUMBER_MAX];
-	int64_t this_update;
-	int64_t next_update;
-};
-
-static void
-crl_pack(msgpack_packer *pk, void *arg)
-{
-	struct crl_req *r = arg;
-
-	msg_pack_cstr(pk, "issuer");
-	msg_pack_cstr(pk, r->issuer);
-	msg_pack_cstr(pk, "offset");
-	msgpack_pack_uint64(pk, r->offset);
-	msg_pack_cstr(pk, "length");
-	msgpack_pack_uint64(pk, r->length);
-}
-
-/* The CRL number, an integer or a string, as text. */
-static void
-crl_number(const msgpack_object *result, char *out, size_t cap)
-{
-	const msgpack_object *o = msg_map_get(result, "number");
-
-	if (o != NULL && o->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-		snprintf(out, cap, "%llu", (unsigned long long)o->via.u64);
-	else if (o != NULL && o->type == MSGPACK_OBJECT_STR &&
-	    msg_utf8_valid(o->via.str.ptr, o->via.str.size))
-		snprintf(out, cap, "%.*s", (int)o->via.str.size, o->via.str.ptr);
-	else
-		snprintf(out, cap, "?");
-}
-
-/* Take one chunk answering a request for offset; the CRL must not change between chunks. */
 static int
-crl_chunk(struct crl_fetch *f, const struct msg *m, uint64_t offset,
-    char *why, size_t whylen)
+crl_opts_parse(int argc, char **argv, struct crl_opts *o)
 {
-	char number[CRL_NUMBER_MAX];
-	const uint8_t *data;
-	uint64_t size, off;
-	size_t len;
+	static const struct option opts[] = {
+		{ "issuer", required_argument, NULL, 'i' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "delta", required_argument, NULL, 'd' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
 
-	if (msg_get_uint(m->result, "size", true, 1, CLIENT_CRL_MAX, &size, why,
-	    whylen) != 1 || msg_get_uint(m->result, "offset", true, 0,
-	    CLIENT_CRL_MAX, &off, why, whylen) != 1 ||
-	    msg_get_bin(m->result, "data", true, CLIENT_CRL_MAX, &data, &len,
-	    why, whylen) != 1)
-		return ERR_BAD_REQUEST;
-	crl_number(m->result, number, sizeof(number));
-	if (f->data == NULL) {
-		if ((f->data = malloc(size)) == NULL)
-			return ERR_NOMEM;
-		f->size = size;
-		memcpy(f->number, number, sizeof(number));
-		(void)msg_get_int(m->result, "this_update", false,
-		    &f->this_update, NULL, 0);
-		(void)msg_get_int(m->result, "next_update", false,
-		    &f->next_update, NULL, 0);
-	} else if (size != f->size || strcmp(number, f->number) != 0) {
-		err_why(why, whylen, "the CRL changed during the fetch");
-		return ERR_CONFLICT;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (ch == 'i')
+			o->issuer = optarg;
+		else if (ch == 'o')
+			o->out = optarg;
+		else if (ch == 'd')
+			o->delta = optarg;
+		else
+			return EXIT_USAGE;
 	}
-	if (off != offset || len == 0 || len > f->size - off) {
-		err_why(why, whylen, "chunk at offset %llu of %zu bytes does not "
-		    "fit a CRL of %llu bytes", (unsigned long long)off, len,
-		    (unsigned long long)f->size);
-		return ERR_BAD_REQUEST;
+	if (optind != argc || o->issuer == NULL || o->out == NULL) {
+		fprintf(stderr, "usage: " PROG " crl --issuer ID --out FILE "
+		    "[--delta FILE]\n");
+		return EXIT_USAGE;
 	}
-	memcpy(f->data + off, data, len);
-	f->got = off + len;
+	if (!client_issuer_id_valid(o->issuer, strlen(o->issuer))) {
+		fprintf(stderr, PROG ": '%s' is not an issuer id\n", o->issuer);
+		return EXIT_USAGE;
+	}
+	if (o->delta != NULL && strcmp(o->delta, o->out) == 0) {
+		fprintf(stderr, PROG ": --delta must name another file than "
+		    "--out\n");
+		return EXIT_USAGE;
+	}
 	return 0;
 }
 
-static int
-crl_fetch(struct client_ctx *ctx, const char *issuer, struct crl_fetch *f)
+static const char *
+status_name(int status)
 {
+	return status == CLIENT_CRL_UP_TO_DATE ? "up_to_date" : "installed";
+}
+
+/* One CRL's fields as JSON object members. */
+static void
+crl_json(const struct client_crl_info *i, const char *status)
+{
+	printf("\"number\": \"%llu\", ", (unsigned long long)i->number);
+	if (i->delta)
+		printf("\"delta_base\": \"%llu\", ",
+		    (unsigned long long)i->base);
+	printf("\"this_update\": %lld, \"next_update\": %lld, \"size\": %zu, "
+	    "\"entries\": %zu, \"status\": \"%s\"", (long long)i->this_update,
+	    (long long)i->next_update, i->size, i->entries, status);
+}
+
+/* One CRL as a line of text. */
+static void
+crl_text(const char *issuer, const char *path,
+    const struct client_crl_outcome *r)
+{
+	const struct client_crl_info *i = &r->info;
+	char tu[DATE_MAX], nu[DATE_MAX], base[DATE_MAX] = "";
+
+	client_date_str(i->this_update, tu, sizeof(tu));
+	client_date_str(i->next_update, nu, sizeof(nu));
+	if (i->delta)
+		snprintf(base, sizeof(base), " against %llu",
+		    (unsigned long long)i->base);
+	printf("%s %sCRL %llu%s (%zu bytes, %zu entries, %s .. %s) %s %s\n",
+	    issuer, i->delta ? "delta " : "", (unsigned long long)i->number,
+	    base, i->size, i->entries, tu, nu, r->status ==
+	    CLIENT_CRL_UP_TO_DATE ? "is up to date in" : "written to", path);
+}
+
+/*
+ * Fetch the complete CRL (base NULL) or the delta against *base, verify it
+ * and install it as path. Prints what goes wrong; returns 0 or the error.
+ * *out (may be NULL) receives the CRL.
+ */
+static int
+crl_get(struct client_ctx *ctx, X509 *ca, const char *issuer,
+    const uint64_t *base, const char *path, X509_CRL **out,
+    struct client_crl_outcome *res)
+{
+	struct client_crl_blob b;
+	struct client_crl_want w = { 0 };
 	char why[CLIENT_WHY_MAX];
-	struct crl_req r = { .issuer = issuer };
-	struct msg m;
-	uint32_t max;
 	int rc;
 
-	do {
-		/* Chunks fill a frame but for the envelope around them. */
-		max = ctx->link != NULL ? link_send_max(ctx->link) :
-		    ctx->conf->max_frame;
-		r.length = max > CLIENT_CRL_CHUNK_SLACK * 2 ?
-		    max - CLIENT_CRL_CHUNK_SLACK : max / 2;
-		r.offset = f->got;
-		if ((rc = client_call(ctx, "crl", 3, crl_pack, &r, &m)) != 0) {
-			msg_free(&m);
-			return rc;
-		}
-		rc = crl_chunk(f, &m, r.offset, why, sizeof(why));
-		msg_free(&m);
-		if (rc != 0) {
-			fprintf(stderr, PROG ": crl: %s\n", why);
-			return rc;
-		}
-	} while (f->got < f->size);
+	if ((rc = client_crl_fetch(ctx, issuer, base, &b)) != 0)
+		return rc;
+	w.number = b.number;
+	w.delta = base != NULL;
+	w.base = base != NULL ? *base : 0;
+	w.has_entries = b.has_entries;
+	w.entries = b.entries;
+	rc = client_crl_install(ca, b.der, b.size, &w, path, out, res, why,
+	    sizeof(why));
+	client_crl_blob_free(&b);
+	if (rc == ERR_CONFLICT)
+		fprintf(stderr, PROG ": crl: refused, %s left as it is: %s\n",
+		    path, why);
+	else if (rc == ERR_SYSTEM || rc == ERR_NOMEM)
+		fprintf(stderr, PROG ": crl: %s\n", why);
+	else if (rc != 0)
+		fprintf(stderr, PROG ": crl: %s %sCRL of %s refused: %s\n", path,
+		    base != NULL ? "delta " : "", issuer, why);
+	else if (res->replaced_invalid)
+		fprintf(stderr, PROG ": crl: %s held no valid %sCRL of %s (%s); "
+		    "replaced\n", path, base != NULL ? "delta " : "", issuer,
+		    res->old_why);
+	return rc;
+}
+
+/* The complete CRL in path, when it can serve as a delta base now. */
+static X509_CRL *
+crl_base_held(X509 *ca, const struct crl_opts *o, struct client_crl_info *bi)
+{
+	char why[CLIENT_WHY_MAX];
+	X509_CRL *c = NULL;
+	int rc;
+
+	rc = client_crl_load(ca, o->out, false, NULL, NULL, &c, bi, why,
+	    sizeof(why));
+	if (rc == 0 && bi->next_update <= (int64_t)time(NULL)) {
+		fprintf(stderr, PROG ": crl: the CRL %llu in %s has passed its "
+		    "nextUpdate; fetching the complete CRL\n",
+		    (unsigned long long)bi->number, o->out);
+		X509_CRL_free(c);
+		return NULL;
+	}
+	if (rc != 0 && rc != ERR_NOT_FOUND)
+		fprintf(stderr, PROG ": crl: %s holds no usable base (%s); "
+		    "fetching the complete CRL\n", o->out, why);
+	return c;
+}
+
+static void
+crl_report_delta(const struct client_ctx *ctx, const struct crl_opts *o,
+    const struct client_crl_outcome *br, bool fetched,
+    const struct client_crl_outcome *dr, const struct client_crl_view *v)
+{
+	if (ctx->json) {
+		printf("{\"issuer\": \"%s\", \"base\": {", o->issuer);
+		crl_json(&br->info, fetched ? status_name(br->status) : "held");
+		printf("}, \"delta\": {");
+		crl_json(&dr->info, status_name(dr->status));
+		printf("}, \"revoked\": %zu, \"added\": %zu, \"removed\": "
+		    "%zu}\n", v->revoked, v->added, v->removed);
+		return;
+	}
+	if (fetched)
+		crl_text(o->issuer, o->out, br);
+	crl_text(o->issuer, o->delta, dr);
+	printf("%s: %zu serial(s) revoked by CRL %llu and delta CRL %llu, %zu "
+	    "added by the delta", o->issuer, v->revoked,
+	    (unsigned long long)br->info.number,
+	    (unsigned long long)dr->info.number, v->added);
+	if (v->removed > 0)
+		printf(", %zu taken off", v->removed);
+	printf("\n");
+}
+
+/*
+ * The delta against the base held in --out while it is usable; else, or
+ * when the signer no longer holds that base, the complete CRL into --out
+ * first and the delta against it.
+ */
+static int
+crl_with_delta(struct client_ctx *ctx, X509 *ca, const struct crl_opts *o)
+{
+	struct client_crl_outcome br = { 0 }, dr = { 0 };
+	struct client_crl_view v;
+	X509_CRL *base, *delta = NULL;
+	bool fetched = false;
+	int rc = ERR_NOT_FOUND;
+
+	if ((base = crl_base_held(ca, o, &br.info)) != NULL &&
+	    (rc = crl_get(ctx, ca, o->issuer, &br.info.number, o->delta,
+	    &delta, &dr)) == ERR_NOT_FOUND) {
+		fprintf(stderr, PROG ": crl: the signer no longer holds the "
+		    "base %llu; fetching the complete CRL\n",
+		    (unsigned long long)br.info.number);
+		X509_CRL_free(base);
+		base = NULL;
+	}
+	if (base == NULL) {
+		fetched = true;
+		if ((rc = crl_get(ctx, ca, o->issuer, NULL, o->out, &base,
+		    &br)) == 0)
+			rc = crl_get(ctx, ca, o->issuer, &br.info.number,
+			    o->delta, &delta, &dr);
+	}
+	if (rc == 0 && (rc = client_crl_combine(base, delta, &v)) != 0)
+		fprintf(stderr, PROG ": crl: out of memory\n");
+	if (rc == 0)
+		crl_report_delta(ctx, o, &br, fetched, &dr, &v);
+	X509_CRL_free(base);
+	X509_CRL_free(delta);
+	return rc;
+}
+
+/* The complete CRL alone. */
+static int
+crl_complete(struct client_ctx *ctx, X509 *ca, const struct crl_opts *o)
+{
+	struct client_crl_outcome r;
+	int rc;
+
+	if ((rc = crl_get(ctx, ca, o->issuer, NULL, o->out, NULL, &r)) != 0)
+		return rc;
+	if (ctx->json) {
+		printf("{\"issuer\": \"%s\", ", o->issuer);
+		crl_json(&r.info, status_name(r.status));
+		printf("}\n");
+	} else
+		crl_text(o->issuer, o->out, &r);
 	return 0;
 }
 
 int
 client_cmd_crl(struct client_ctx *ctx, int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "issuer", required_argument, NULL, 'i' },
-		{ "out", required_argument, NULL, 'o' },
-		{ NULL, 0, NULL, 0 },
-	};
-	struct crl_fetch f = { 0 };
-	const char *issuer = NULL, *out = NULL;
-	char why[CLIENT_WHY_MAX], tu[32], nu[32];
-	int ch, rc = 1;
+	struct crl_opts o = { 0 };
+	char why[CLIENT_WHY_MAX];
+	X509 *ca = NULL;
+	int rc;
 
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (ch == 'i')
-			issuer = optarg;
-		else if (ch == 'o')
-			out = optarg;
-		else
-			return EXIT_USAGE;
+	if ((rc = crl_opts_parse(argc, argv, &o)) != 0)
+		return rc;
+	if (client_ca_load(ctx->conf->ca_dir, o.issuer, &ca, why,
+	    sizeof(why)) != 0) {
+		fprintf(stderr, PROG ": crl: %s\n", why);
+		return 1;
 	}
-	if (optind != argc || issuer == NULL || out == NULL) {
-		fprintf(stderr, "usage: " PROG " crl --issuer ID --out FILE\n");
-		return EXIT_USAGE;
-	}
-	if (!client_issuer_id_valid(issuer, strlen(issuer))) {
-		fprintf(stderr, PROG ": '%s' is not an issuer id\n", issuer);
-		return EXIT_USAGE;
-	}
-	if (crl_fetch(ctx, issuer, &f) != 0)
-		goto out;
-	if (client_save_crl(ctx->conf->ca_dir, issuer, f.data, f.size, out,
-	    why, sizeof(why)) != 0) {
-		fprintf(stderr, PROG ": CRL of %s refused: %s\n", issuer, why);
-		goto out;
-	}
-	client_date_str(f.this_update, tu, sizeof(tu));
-	client_date_str(f.next_update, nu, sizeof(nu));
-	if (ctx->json)
-		printf("{\"issuer\": \"%s\", \"number\": \"%s\", "
-		    "\"this_update\": %lld, \"next_update\": %lld, "
-		    "\"size\": %llu}\n", issuer, f.number,
-		    (long long)f.this_update, (long long)f.next_update,
-		    (unsigned long long)f.size);
-	else
-		printf("%s CRL %s (%llu bytes, %s .. %s) written to %s\n",
-		    issuer, f.number, (unsigned long long)f.size, tu, nu, out);
-	rc = 0;
-out:
-	free(f.data);
-	return rc;
+	rc = o.delta == NULL ? crl_complete(ctx, ca, &o) :
+	    crl_with_delta(ctx, ca, &o);
+	X509_free(ca);
+	return rc == 0 ? 0 : 1;
 }
 
 /* Check one issuer of a "ca" result; when write, write it as DIR/<id>.pem. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* client: one request at a time over the serial line, with timeouts, identical resends and matching by id. */
+/* client: pipelined requests over the serial line, with timeouts, identical resends and matching by id. */
 
 #include <errno.h>
 #include <poll.h>
@@ -13,14 +13,6 @@
 #include "client/client.h"
 
 #define LINK_READ_CHUNK 4096
-#define LINK_RESEND 1   /* internal: a "frame" error asks for the request again */
-
-/* What a received response means to the request waiting for it. */
-enum verdict {
-	VERDICT_IGNORE = 0,     /* stray or late: another request's */
-	VERDICT_OURS = 1,       /* the success we wait for */
-	VERDICT_RESEND = 2,     /* the signer could not read a frame */
-};
 
 struct link {
 	const struct conf_client *conf; /* NULL for link_from_fd */
@@ -33,6 +25,41 @@ struct link {
 	size_t sent;
 	uint8_t rbuf[LINK_READ_CHUNK];  /* bytes read but not yet decoded */
 	size_t rlen, roff;
+	/* Output queue: a 0x00 and a frame per attempt, in the order sent. */
+	uint8_t *out;
+	size_t olen, ooff, ocap;
+	uint64_t queued;                /* bytes ever put in the queue */
+	uint64_t written;               /* of which written (or dropped) */
+};
+
+/* One request of a batch in flight. */
+struct slot {
+	bool used;
+	size_t index;                   /* in the batch */
+	uint32_t id;
+	char cmd[MSG_CMD_MAX + 1];
+	uint8_t *frame;
+	size_t flen;
+	uint64_t first_seq;             /* send order of its first attempt on this line */
+	uint64_t last_seq;              /* and of its latest */
+	uint64_t end;                   /* queue offset where its latest attempt ends */
+	uint32_t tries;                 /* attempts on this signer */
+};
+
+/* The state of one link_pipeline() call. */
+struct pipe {
+	struct link *l;
+	const struct link_batch *b;
+	size_t window;
+	size_t started;                 /* requests taken from the batch */
+	size_t inflight;                /* slots in use */
+	struct slot s[LINK_WINDOW_MAX];
+	uint64_t seq;
+	int64_t activity;               /* last answer, or last bytes written */
+	bool stopped;
+	int stop;                       /* link_pipeline's result once stopped */
+	char *why;
+	size_t whylen;
 };
 
 static int64_t
@@ -74,6 +101,7 @@ link_new(const struct link_params *p)
 	return l;
 }
 
+/* Close the line; what it held for either direction is dropped. */
 static void
 link_close(struct link *l)
 {
@@ -81,6 +109,8 @@ link_close(struct link *l)
 		close(l->fd);
 	l->fd = -1;
 	l->rlen = l->roff = 0;
+	l->olen = l->ooff = 0;
+	l->written = l->queued;
 	frame_decoder_reset(l->dec);
 }
 
@@ -155,6 +185,7 @@ link_free(struct link *l)
 		return;
 	link_close(l);
 	frame_decoder_free(l->dec);
+	free(l->out);
 	free(l);
 }
 
@@ -179,122 +210,10 @@ link_send_max(const struct link *l)
 	return l->peer_max < l->p.max_frame ? l->peer_max : l->p.max_frame;
 }
 
-/* Write all of buf before the deadline. */
-static int
-write_all(struct link *l, const uint8_t *buf, size_t len, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = l->fd, .events = POLLOUT };
-	int64_t left;
-	ssize_t n;
-
-	while (len > 0) {
-		if ((n = write(l->fd, buf, len)) > 0) {
-			buf += n;
-			len -= (size_t)n;
-			continue;
-		}
-		if (n < 0 && errno != EAGAIN && errno != EINTR)
-			return ERR_LINK;
-		if ((left = deadline - now_ms()) <= 0)
-			return ERR_TIMEOUT;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return ERR_LINK;
-	}
-	return 0;
-}
-
-/* A leading 0x00 ends whatever garbage the receiver holds, then the frame. */
-static int
-send_frame(struct link *l, const uint8_t *frame, size_t len, int64_t deadline)
-{
-	static const uint8_t delim = FRAME_DELIM;
-	int rc;
-
-	l->sent++;
-	if ((rc = write_all(l, &delim, 1, deadline)) != 0)
-		return rc;
-	return write_all(l, frame, len, deadline);
-}
-
-/* Read more bytes into rbuf before the deadline. */
-static int
-fill(struct link *l, int64_t deadline)
-{
-	struct pollfd pfd = { .fd = l->fd, .events = POLLIN };
-	int64_t left;
-	ssize_t n;
-
-	for (;;) {
-		if ((n = read(l->fd, l->rbuf, sizeof(l->rbuf))) > 0) {
-			l->rlen = (size_t)n;
-			l->roff = 0;
-			return 0;
-		}
-		/* A pty whose other side closed reads EIO, a pipe 0. */
-		if (n == 0 || (errno != EAGAIN && errno != EINTR))
-			return ERR_LINK;
-		if ((left = deadline - now_ms()) <= 0)
-			return ERR_TIMEOUT;
-		if (poll(&pfd, 1, (int)left) < 0 && errno != EINTR)
-			return ERR_LINK;
-	}
-}
-
-/*
- * A decoded response for request id: an enum verdict, or the error the
- * signer answered (with id, or with id 0 for a request it could not read).
- */
-static int
-response_verdict(const struct msg *m, uint32_t id, char *why, size_t whylen)
-{
-	if (m->id != id && m->id != 0)
-		return VERDICT_IGNORE;
-	if (m->ok)
-		return m->id == id ? VERDICT_OURS : VERDICT_IGNORE;
-	if (m->id == 0 && m->err_code_len == 5 &&
-	    memcmp(m->err_code, "frame", 5) == 0)
-		return VERDICT_RESEND;
-	err_why(why, whylen, "%.*s: %.*s", (int)m->err_code_len, m->err_code,
-	    (int)m->err_message_len, m->err_message);
-	return err_from_wire_code(m->err_code, m->err_code_len);
-}
-
-/*
- * Wait for the response to id. Returns 0 (resp holds a success), LINK_RESEND,
- * ERR_TIMEOUT, ERR_LINK or the error the signer answered.
- */
-static int
-await(struct link *l, uint32_t id, int64_t deadline, struct msg *resp,
-    char *why, size_t whylen)
-{
-	const uint8_t *payload;
-	size_t used, plen;
-	int rc, v;
-
-	for (;;) {
-		if (l->roff == l->rlen && (rc = fill(l, deadline)) != 0)
-			return rc;
-		rc = frame_decoder_push(l->dec, l->rbuf + l->roff,
-		    l->rlen - l->roff, &used, &payload, &plen);
-		l->roff += used;
-		/* Bad frames and undecodable responses are dropped: the timeout covers them. */
-		if (rc != 1 || msg_decode_response(payload, plen, resp, NULL,
-		    0) != 0)
-			continue;
-		if ((v = response_verdict(resp, id, why, whylen)) == VERDICT_OURS)
-			return 0;
-		if (v == VERDICT_RESEND)
-			return LINK_RESEND;
-		if (v < 0)
-			return v;
-	}
-}
-
 /* Pack and frame the request; ERR_INVAL when it is larger than max_frame. */
 static int
-build(struct link *l, uint32_t id, const char *cmd, uint32_t nargs,
-    link_args_fn fn, void *arg, uint8_t **frame, size_t *flen, char *why,
-    size_t whylen)
+build(struct link *l, uint32_t id, const struct link_req *r, uint8_t **frame,
+    size_t *flen, char *why, size_t whylen)
 {
 	msgpack_sbuffer sb;
 	msgpack_packer pk;
@@ -302,12 +221,12 @@ build(struct link *l, uint32_t id, const char *cmd, uint32_t nargs,
 
 	msgpack_sbuffer_init(&sb);
 	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
-	msg_pack_request(&pk, id, cmd, nargs);
-	if (fn != NULL)
-		fn(&pk, arg);
+	msg_pack_request(&pk, id, r->cmd, r->nargs);
+	if (r->fn != NULL)
+		r->fn(&pk, r->arg);
 	if (sb.size > link_send_max(l)) {
 		err_why(why, whylen, "request '%s' is %zu bytes, more than "
-		    "max_frame %u", cmd, sb.size, link_send_max(l));
+		    "max_frame %u", r->cmd, sb.size, link_send_max(l));
 		rc = ERR_INVAL;
 	} else
 		rc = msg_frame(&sb, frame, flen);
@@ -315,66 +234,518 @@ build(struct link *l, uint32_t id, const char *cmd, uint32_t nargs,
 	return rc;
 }
 
-/* After a timeout or hang-up: the next signer, or the same one again. */
+/*
+ * Queue a 0x00, which ends whatever garbage the receiver holds, and the
+ * frame. Each slot has at most one attempt waiting (see slot_send), so the
+ * queue never holds much more than two frames per slot.
+ */
 static int
-link_recover(struct link *l, int rc, size_t *tries, char *why, size_t whylen)
+queue_frame(struct link *l, const uint8_t *frame, size_t len)
 {
-	size_t next;
+	size_t need, cap;
+	uint8_t *p;
 
-	if (l->conf == NULL)
-		return rc == ERR_LINK ? rc : 0;
-	next = l->cur;
-	if (rc == ERR_TIMEOUT && *tries > l->p.retries &&
-	    l->cur + 1 < l->conf->n_signers) {
-		next = l->cur + 1;
-		*tries = 0;
-	} else if (rc != ERR_LINK)
+	if (l->ooff > 0) {
+		memmove(l->out, l->out + l->ooff, l->olen - l->ooff);
+		l->olen -= l->ooff;
+		l->ooff = 0;
+	}
+	if (len >= SIZE_MAX - l->olen)
+		return ERR_NOMEM;
+	need = l->olen + 1 + len;
+	if (need > l->ocap) {
+		cap = l->ocap * 2 > need ? l->ocap * 2 : need;
+		if ((p = realloc(l->out, cap)) == NULL)
+			return ERR_NOMEM;
+		l->out = p;
+		l->ocap = cap;
+	}
+	l->out[l->olen] = FRAME_DELIM;
+	memcpy(l->out + l->olen + 1, frame, len);
+	l->olen = need;
+	l->queued += 1 + len;
+	l->sent++;
+	return 0;
+}
+
+/* ---- the slots of a batch ----------------------------------------------- */
+
+/* True while the slot's latest attempt waits in the output queue. */
+static bool
+slot_waiting(const struct pipe *p, const struct slot *s)
+{
+	return s->end > p->l->written;
+}
+
+/* Report the outcome of the slot's request and free the slot. */
+static void
+slot_finish(struct pipe *p, struct slot *s, int rc, struct msg *resp,
+    const char *why)
+{
+	int v;
+
+	v = p->b->done(p->b->arg, s->index, rc, resp, why == NULL ? "" : why);
+	free(s->frame);
+	memset(s, 0, sizeof(*s));
+	p->inflight--;
+	if (v != 0 && !p->stopped) {
+		p->stopped = true;
+		p->stop = v;
+	}
+}
+
+/* One more attempt; ERR_TIMEOUT when the attempts are used up. */
+static int
+slot_send(struct pipe *p, struct slot *s)
+{
+	int rc;
+
+	/* The attempt that waits to be written has not been lost. */
+	if (slot_waiting(p, s))
 		return 0;
-	return link_open_at(l, next, why, whylen);
+	if (s->tries > p->l->p.retries)
+		return ERR_TIMEOUT;
+	if ((rc = queue_frame(p->l, s->frame, s->flen)) != 0)
+		return rc;
+	s->tries++;
+	s->last_seq = ++p->seq;
+	s->end = p->l->queued;
+	return 0;
+}
+
+/* Send the slot again, or report it failed with rc when it cannot be. */
+static void
+slot_resend(struct pipe *p, struct slot *s, int rc)
+{
+	char why[CLIENT_WHY_MAX];
+	int src;
+
+	if ((src = slot_send(p, s)) == 0)
+		return;
+	if (src == ERR_NOMEM)
+		err_why(why, sizeof(why), "out of memory sending '%s'", s->cmd);
+	else if (rc == ERR_FRAME_CRC)
+		err_why(why, sizeof(why), "frame: the signer kept rejecting "
+		    "the request's frame");
+	else
+		err_why(why, sizeof(why), "no answer to '%s' after %u "
+		    "attempt(s) of %u ms", s->cmd, s->tries, p->l->p.timeout_ms);
+	slot_finish(p, s, src == ERR_NOMEM ? src : rc, NULL, why);
+}
+
+static struct slot *
+slot_by_id(struct pipe *p, uint32_t id)
+{
+	size_t i;
+
+	for (i = 0; i < LINK_WINDOW_MAX; i++)
+		if (p->s[i].used && p->s[i].id == id)
+			return &p->s[i];
+	return NULL;
+}
+
+/* The slot whose latest attempt went out first: what a id 0 answer is about. */
+static struct slot *
+slot_oldest(struct pipe *p)
+{
+	struct slot *best = NULL;
+	size_t i;
+
+	for (i = 0; i < LINK_WINDOW_MAX; i++)
+		if (p->s[i].used && !slot_waiting(p, &p->s[i]) &&
+		    (best == NULL || p->s[i].last_seq < best->last_seq))
+			best = &p->s[i];
+	return best;
+}
+
+/* Take the next request of the batch and queue it. */
+static void
+pipe_start(struct pipe *p)
+{
+	char why[CLIENT_WHY_MAX] = "";
+	struct link_req r = { 0 };
+	struct slot *s = NULL;
+	size_t i;
+	int rc;
+
+	for (i = 0; i < LINK_WINDOW_MAX && s == NULL; i++)
+		if (!p->s[i].used)
+			s = &p->s[i];
+	if (s == NULL)
+		return;
+	s->used = true;
+	s->index = p->started++;
+	s->id = p->l->next_id;
+	p->l->next_id = p->l->next_id == UINT32_MAX ? 1 : p->l->next_id + 1;
+	p->inflight++;
+	p->b->req(p->b->arg, s->index, &r);
+	if (r.cmd == NULL || strlen(r.cmd) > MSG_CMD_MAX) {
+		slot_finish(p, s, ERR_INVAL, NULL, "request without a valid "
+		    "command name");
+		return;
+	}
+	strcpy(s->cmd, r.cmd);
+	if ((rc = build(p->l, s->id, &r, &s->frame, &s->flen, why,
+	    sizeof(why))) != 0) {
+		slot_finish(p, s, rc, NULL, why);
+		return;
+	}
+	s->first_seq = p->seq + 1;
+	slot_resend(p, s, ERR_TIMEOUT);
+}
+
+/* Fill the window. */
+static void
+pipe_fill(struct pipe *p)
+{
+	while (!p->stopped && p->inflight < p->window &&
+	    p->started < p->b->n)
+		pipe_start(p);
+}
+
+/* ---- line failures ------------------------------------------------------ */
+
+/* Every request in flight fails with rc; the batch ends. */
+static void
+pipe_fail_all(struct pipe *p, int rc, const char *reason)
+{
+	char why[CLIENT_WHY_MAX];
+	size_t i;
+
+	for (i = 0; i < LINK_WINDOW_MAX; i++) {
+		struct slot *s = &p->s[i];
+
+		if (!s->used)
+			continue;
+		if (reason != NULL)
+			err_why(why, sizeof(why), "%s", reason);
+		else if (rc == ERR_TIMEOUT)
+			err_why(why, sizeof(why), "no answer to '%s' after %u "
+			    "attempt(s) of %u ms", s->cmd, s->tries,
+			    p->l->p.timeout_ms);
+		else
+			err_why(why, sizeof(why), "the line hung up during "
+			    "'%s'", s->cmd);
+		if (p->why != NULL && p->why[0] == '\0')
+			err_why(p->why, p->whylen, "%s", why);
+		slot_finish(p, s, rc, NULL, why);
+	}
+	if (p->why != NULL && p->why[0] == '\0')
+		err_why(p->why, p->whylen, "%s", reason != NULL ? reason :
+		    "the line is down");
+	p->stopped = true;
+	p->stop = rc;
+}
+
+static bool
+pipe_exhausted(const struct pipe *p)
+{
+	size_t i;
+
+	for (i = 0; i < LINK_WINDOW_MAX; i++)
+		if (p->s[i].used && p->s[i].tries > p->l->p.retries)
+			return true;
+	return false;
+}
+
+/*
+ * The line failed with rc: after a timeout with every attempt used, the
+ * next signer gets every request in flight afresh; after a hang-up the same
+ * signer is opened again; without a configuration, or when that fails, the
+ * batch ends.
+ */
+static void
+pipe_line_failed(struct pipe *p, int rc)
+{
+	const struct conf_client *c = p->l->conf;
+	char why[CLIENT_WHY_MAX];
+	size_t i, next;
+	int orc;
+
+	if (c != NULL && rc == ERR_TIMEOUT && p->l->cur + 1 < c->n_signers)
+		next = p->l->cur + 1;
+	else if (c != NULL && rc == ERR_LINK && !pipe_exhausted(p))
+		next = p->l->cur;
+	else {
+		pipe_fail_all(p, rc, NULL);
+		return;
+	}
+	if ((orc = link_open_at(p->l, next, why, sizeof(why))) != 0) {
+		pipe_fail_all(p, orc, why);
+		return;
+	}
+	p->activity = now_ms();
+	for (i = 0; i < LINK_WINDOW_MAX && !p->stopped; i++) {
+		if (!p->s[i].used)
+			continue;
+		if (rc == ERR_TIMEOUT)
+			p->s[i].tries = 0;
+		p->s[i].first_seq = p->seq + 1;
+		slot_resend(p, &p->s[i], rc);
+	}
+}
+
+/*
+ * No answer for timeout_ms: every attempt on the line is sent again, or,
+ * when one has used its attempts (or the line takes no bytes), the line
+ * has failed.
+ */
+static void
+pipe_timeout(struct pipe *p)
+{
+	bool any = false;
+	size_t i;
+
+	for (i = 0; i < LINK_WINDOW_MAX; i++)
+		if (p->s[i].used && !slot_waiting(p, &p->s[i]))
+			any = true;
+	if (!any || pipe_exhausted(p)) {
+		pipe_line_failed(p, ERR_TIMEOUT);
+		return;
+	}
+	p->activity = now_ms();
+	for (i = 0; i < LINK_WINDOW_MAX && !p->stopped; i++)
+		if (p->s[i].used && !slot_waiting(p, &p->s[i]))
+			slot_resend(p, &p->s[i], ERR_TIMEOUT);
+}
+
+/* ---- answers ------------------------------------------------------------ */
+
+/*
+ * The signer answers in the order it receives: an answer to s proves lost
+ * every attempt that went out before s's first one and is still unanswered.
+ */
+static void
+pipe_lost_before(struct pipe *p, const struct slot *s)
+{
+	size_t i;
+
+	for (i = 0; i < LINK_WINDOW_MAX && !p->stopped; i++)
+		if (p->s[i].used && &p->s[i] != s &&
+		    !slot_waiting(p, &p->s[i]) &&
+		    p->s[i].last_seq < s->first_seq)
+			slot_resend(p, &p->s[i], ERR_TIMEOUT);
+}
+
+static bool
+is_code(const struct msg *m, const char *code)
+{
+	return m->err_code_len == strlen(code) &&
+	    memcmp(m->err_code, code, m->err_code_len) == 0;
+}
+
+/* An answer with id 0: about the oldest attempt, the only one it can be. */
+static void
+pipe_answer0(struct pipe *p, struct msg *m)
+{
+	char why[CLIENT_WHY_MAX];
+	struct slot *s;
+
+	if (m->ok || (s = slot_oldest(p)) == NULL)
+		return;
+	if (is_code(m, "frame")) {
+		slot_resend(p, s, ERR_FRAME_CRC);
+		return;
+	}
+	err_why(why, sizeof(why), "%.*s: %.*s", (int)m->err_code_len,
+	    m->err_code, (int)m->err_message_len, m->err_message);
+	slot_finish(p, s, err_from_wire_code(m->err_code, m->err_code_len), m,
+	    why);
+}
+
+static void
+pipe_payload(struct pipe *p, const uint8_t *payload, size_t plen)
+{
+	char why[CLIENT_WHY_MAX] = "";
+	struct slot *s;
+	struct msg m;
+	int rc = 0;
+
+	msg_init(&m);
+	/* Undecodable answers are dropped: the timeout covers them. */
+	if (msg_decode_response(payload, plen, &m, NULL, 0) != 0)
+		goto out;
+	if (m.id == 0) {
+		pipe_answer0(p, &m);
+		goto out;
+	}
+	/* Stray or late: another request's, or one answered already. */
+	if ((s = slot_by_id(p, m.id)) == NULL)
+		goto out;
+	p->activity = now_ms();
+	pipe_lost_before(p, s);
+	if (p->stopped)
+		goto out;
+	if (!m.ok) {
+		err_why(why, sizeof(why), "%.*s: %.*s", (int)m.err_code_len,
+		    m.err_code, (int)m.err_message_len, m.err_message);
+		rc = err_from_wire_code(m.err_code, m.err_code_len);
+	}
+	slot_finish(p, s, rc, &m, why);
+out:
+	msg_free(&m);
+}
+
+/* ---- the line ----------------------------------------------------------- */
+
+static void
+pipe_read(struct pipe *p)
+{
+	struct link *l = p->l;
+	const uint8_t *payload;
+	size_t used, plen;
+	ssize_t n;
+
+	if (l->roff == l->rlen) {
+		if ((n = read(l->fd, l->rbuf, sizeof(l->rbuf))) > 0) {
+			l->rlen = (size_t)n;
+			l->roff = 0;
+		} else if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
+			/* A pty whose other side closed reads EIO, a pipe 0. */
+			pipe_line_failed(p, ERR_LINK);
+			return;
+		}
+	}
+	while (l->roff < l->rlen && !p->stopped) {
+		/* Bad frames are dropped: the timeout covers them. */
+		if (frame_decoder_push(l->dec, l->rbuf + l->roff,
+		    l->rlen - l->roff, &used, &payload, &plen) == 1) {
+			l->roff += used;
+			pipe_payload(p, payload, plen);
+		} else
+			l->roff += used;
+	}
+}
+
+static void
+pipe_write(struct pipe *p)
+{
+	struct link *l = p->l;
+	ssize_t n;
+
+	if ((n = write(l->fd, l->out + l->ooff, l->olen - l->ooff)) > 0) {
+		l->ooff += (size_t)n;
+		l->written += (uint64_t)n;
+		if (l->ooff == l->olen)
+			l->ooff = l->olen = 0;
+		p->activity = now_ms();
+	} else if (n < 0 && errno != EAGAIN && errno != EINTR)
+		pipe_line_failed(p, ERR_LINK);
+}
+
+/* One poll() round: write what is queued, read what came, or time out. */
+static void
+pipe_step(struct pipe *p)
+{
+	struct pollfd pfd = { .fd = p->l->fd, .events = POLLIN };
+	int64_t left;
+	int n;
+
+	if (p->l->fd < 0) {
+		pipe_line_failed(p, ERR_LINK);
+		return;
+	}
+	if (p->l->olen > p->l->ooff)
+		pfd.events |= POLLOUT;
+	if ((left = p->activity + p->l->p.timeout_ms - now_ms()) <= 0) {
+		pipe_timeout(p);
+		return;
+	}
+	if ((n = poll(&pfd, 1, (int)left)) <= 0) {
+		if (n < 0 && errno != EINTR)
+			pipe_line_failed(p, ERR_LINK);
+		return;
+	}
+	if (pfd.revents & POLLNVAL) {
+		pipe_line_failed(p, ERR_LINK);
+		return;
+	}
+	if (pfd.revents & POLLOUT)
+		pipe_write(p);
+	if (!p->stopped && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+		pipe_read(p);
+}
+
+int
+link_pipeline(struct link *l, const struct link_batch *b, char *why,
+    size_t whylen)
+{
+	struct pipe p;
+	size_t i;
+
+	if (why != NULL && whylen > 0)
+		why[0] = '\0';
+	if (l == NULL || b == NULL || b->req == NULL || b->done == NULL)
+		return ERR_INVAL;
+	memset(&p, 0, sizeof(p));
+	p.l = l;
+	p.b = b;
+	p.why = why;
+	p.whylen = whylen;
+	p.window = b->window == 0 ? LINK_WINDOW_DEFAULT : b->window;
+	if (p.window > LINK_WINDOW_MAX)
+		p.window = LINK_WINDOW_MAX;
+	p.activity = now_ms();
+	for (;;) {
+		pipe_fill(&p);
+		if (p.stopped || (p.inflight == 0 && p.started == b->n))
+			break;
+		pipe_step(&p);
+	}
+	/* Stopped by done: what is still in flight is abandoned. */
+	for (i = 0; i < LINK_WINDOW_MAX; i++)
+		free(p.s[i].frame);
+	return p.stopped ? p.stop : 0;
+}
+
+/* ---- one request -------------------------------------------------------- */
+
+struct call_one {
+	struct link_req req;
+	struct msg *resp;
+	int rc;
+	char *why;
+	size_t whylen;
+};
+
+static void
+call_one_req(void *arg, size_t i, struct link_req *r)
+{
+	struct call_one *c = arg;
+
+	(void)i;
+	*r = c->req;
+}
+
+static int
+call_one_done(void *arg, size_t i, int rc, struct msg *resp, const char *why)
+{
+	struct call_one *c = arg;
+
+	(void)i;
+	c->rc = rc;
+	if (rc != 0)
+		err_why(c->why, c->whylen, "%s", why);
+	/* The caller gets its own copy, decoded from the same bytes. */
+	if (resp != NULL && msg_decode_response(resp->raw, resp->raw_len,
+	    c->resp, NULL, 0) != 0 && rc == 0) {
+		err_why(c->why, c->whylen, "out of memory");
+		c->rc = ERR_NOMEM;
+	}
+	return 0;
 }
 
 int
 link_call(struct link *l, const char *cmd, uint32_t nargs, link_args_fn fn,
     void *arg, struct msg *resp, char *why, size_t whylen)
 {
-	uint8_t *frame = NULL;
-	size_t flen, tries = 0;
-	uint32_t id;
+	struct call_one c = { { cmd, nargs, fn, arg }, resp, 0, why, whylen };
+	struct link_batch b = { 1, 1, call_one_req, call_one_done, &c };
 	int rc;
 
 	if (l == NULL || cmd == NULL || resp == NULL)
 		return ERR_INVAL;
-	id = l->next_id;
-	l->next_id = l->next_id == UINT32_MAX ? 1 : l->next_id + 1;
-	if ((rc = build(l, id, cmd, nargs, fn, arg, &frame, &flen, why,
-	    whylen)) != 0)
-		goto out;
-	for (;;) {
-		int64_t deadline = now_ms() + l->p.timeout_ms;
-
-		tries++;
-		rc = l->fd < 0 ? ERR_LINK : send_frame(l, frame, flen, deadline);
-		if (rc == 0)
-			rc = await(l, id, deadline, resp, why, whylen);
-		if (rc != LINK_RESEND && rc != ERR_TIMEOUT && rc != ERR_LINK)
-			break;
-		if (tries > l->p.retries && (l->conf == NULL ||
-		    l->cur + 1 >= l->conf->n_signers || rc != ERR_TIMEOUT))
-			break;
-		if (rc != LINK_RESEND &&
-		    (rc = link_recover(l, rc, &tries, why, whylen)) != 0)
-			break;
-	}
-	if (rc == LINK_RESEND) {
-		err_why(why, whylen, "frame: the signer kept rejecting the "
-		    "request's frame");
-		rc = ERR_FRAME_CRC;
-	} else if (rc == ERR_TIMEOUT)
-		err_why(why, whylen, "no answer to '%s' after %zu attempt(s) of "
-		    "%u ms", cmd, tries, l->p.timeout_ms);
-	else if (rc == ERR_LINK)
-		err_why(why, whylen, "the line hung up during '%s'", cmd);
-out:
-	free(frame);
-	return rc;
+	if ((rc = link_pipeline(l, &b, why, whylen)) != 0)
+		return rc;
+	return c.rc;
 }

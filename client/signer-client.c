@@ -28,8 +28,8 @@ static const struct command commands[] = {
 	  "issue a certificate for a CSR (PEM or DER)" },
 	{ "revoke", client_cmd_revoke, "revoke --issuer ID --serial HEX "
 	  "[--reason R] [--ref REF]", "revoke a certificate" },
-	{ "crl", client_cmd_crl, "crl --issuer ID --out FILE",
-	  "fetch an issuer's current CRL (DER)" },
+	{ "crl", client_cmd_crl, "crl --issuer ID --out FILE [--delta FILE]",
+	  "fetch an issuer's current CRL (DER), and its delta CRL" },
 	{ "ca", client_cmd_ca, "ca --out DIR",
 	  "fetch every issuer's certificate as DIR/<id>.pem" },
 	{ "cert", client_cmd_cert, "cert --issuer ID --serial HEX",
