@@ -149,9 +149,15 @@ crl_base_held(X509 *ca, const struct crl_opts *o, struct client_crl_info *bi)
 
 	rc = client_crl_load(ca, o->out, false, NULL, NULL, &c, bi, why,
 	    sizeof(why));
-	if (rc == 0 && bi->next_update <= (int64_t)time(NULL)) {
-		fprintf(stderr, PROG ": crl: the CRL %llu in %s has passed its "
-		    "nextUpdate; fetching the complete CRL\n",
+	/*
+	 * Past half its lifetime (when the signer makes its next complete CRL
+	 * by default) the base is renewed, so that relying parties that read
+	 * only the complete CRL do not fall behind by a whole lifetime.
+	 */
+	if (rc == 0 && bi->this_update + (bi->next_update - bi->this_update) /
+	    CLIENT_CRL_BASE_RENEW <= (int64_t)time(NULL)) {
+		fprintf(stderr, PROG ": crl: the CRL %llu in %s is past "
+		    "half its lifetime; fetching the complete CRL\n",
 		    (unsigned long long)bi->number, o->out);
 		X509_CRL_free(c);
 		return NULL;

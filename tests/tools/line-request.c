@@ -70,6 +70,7 @@ usage(void)
 	    "  signs:PROFILE:CSRFILE:N[:REFPREFIX[:NAMEPREFIX]]   (pipelined)\n"
 	    "  revoke:ISSUER:SERIAL:REF[:REASON]     cert:ISSUER:SERIAL\n"
 	    "  crl:ISSUER:OUTFILE (fetched in chunks)   crlhead:ISSUER (its first chunk)\n"
+	    "  crlpin:ISSUER:NUMBER:OFFSET[:err]      a chunk of CRL NUMBER (err: refused)\n"
 	    "  garbage | badcrc | bomb | oversize | random:NBYTES:SEED | shape:KIND\n",
 	    LR_EXIT_CUT);
 	exit(LR_EXIT_USAGE);
@@ -442,18 +443,30 @@ pack_cert(msgpack_packer *pk, const char *issuer, const char *serial)
 	expect(id, "status", NULL);
 }
 
+/* A crl chunk request; number 0: not pinned; fails: an error is due. */
 static void
-pack_crl(msgpack_packer *pk, const char *issuer, uint64_t off)
+pack_crl_pinned(msgpack_packer *pk, const char *issuer, uint64_t off,
+    uint64_t number, bool fails)
 {
 	uint32_t id = next_id++;
 
-	msg_pack_request(pk, id, "crl", 3);
+	msg_pack_request(pk, id, "crl", number > 0 ? 4 : 3);
 	pack_kv(pk, "issuer", issuer);
 	msg_pack_cstr(pk, "offset");
 	msgpack_pack_uint64(pk, off);
 	msg_pack_cstr(pk, "length");
 	msgpack_pack_uint32(pk, LR_CRL_CHUNK);
-	expect(id, "number", NULL);
+	if (number > 0) {
+		msg_pack_cstr(pk, "number");
+		msgpack_pack_uint64(pk, number);
+	}
+	expect(id, fails ? NULL : "number", NULL);
+}
+
+static void
+pack_crl(msgpack_packer *pk, const char *issuer, uint64_t off)
+{
+	pack_crl_pinned(pk, issuer, off, 0, false);
 }
 
 /* A request without arguments but hello's; key as for expect(). */
@@ -750,6 +763,10 @@ op_args(char *op, msgpack_packer *pk, msgpack_sbuffer *sb)
 		op_signs(f, n, pk, sb);
 	else if (strcmp(f[0], "crlhead") == 0 && n == 2) {
 		pack_crl(pk, f[1], 0);
+		send_sb(sb);
+	} else if (strcmp(f[0], "crlpin") == 0 && (n == 4 || n == 5)) {
+		pack_crl_pinned(pk, f[1], strtoull(f[3], NULL, 10),
+		    strtoull(f[2], NULL, 10), n == 5);
 		send_sb(sb);
 	}
 	else if (strcmp(f[0], "random") == 0 && n == 3)

@@ -47,6 +47,7 @@ struct der {
 static struct {
 	struct test_ca ca;
 	struct der a, b, d, forged;
+	struct der a_fresh, a_aged, da;  /* base A made now and 60% of a lifetime ago; a delta against A */
 	char out[128], delta[128];
 	/* The peer's script, set before it starts. */
 	enum peer_mode mode;
@@ -305,6 +306,15 @@ setup(void **state)
 	der_make(&g.a, &a);
 	der_make(&g.b, &b);
 	der_make(&g.d, &d);
+	a.this_ago = 0;
+	der_make(&g.a_fresh, &a);
+	a.this_ago = TEST_CRL_LIFETIME * 6 / 10;
+	a.next_after = TEST_CRL_LIFETIME;
+	der_make(&g.a_aged, &a);
+	a.this_ago = 0;
+	a.next_after = 0;
+	d.base = NUMBER_A;
+	der_make(&g.da, &d);
 	a.key = g.ca.other;
 	der_make(&g.forged, &a);
 	/* The point of the test is several pipelined chunks. */
@@ -323,6 +333,9 @@ teardown(void **state)
 	OPENSSL_free(g.b.p);
 	OPENSSL_free(g.d.p);
 	OPENSSL_free(g.forged.p);
+	OPENSSL_free(g.a_fresh.p);
+	OPENSSL_free(g.a_aged.p);
+	OPENSSL_free(g.da.p);
 	return 0;
 }
 
@@ -463,6 +476,21 @@ test_delta_base_gone(void **state)
 	assert_file(g.delta, &g.d);
 }
 
+/* A base past half its lifetime is renewed even though a delta against it is to be had. */
+static void
+test_delta_base_renewed(void **state)
+{
+	(void)state;
+	put_file(g.out, &g.a_fresh);
+	assert_int_equal(run_crl(PEER_SERVE, &g.b, &g.da, true), 0);
+	assert_file(g.out, &g.a_fresh);
+	assert_file(g.delta, &g.da);
+	unlink(g.delta);
+	put_file(g.out, &g.a_aged);
+	(void)run_crl(PEER_SERVE, &g.b, &g.da, true);
+	assert_file(g.out, &g.b);
+}
+
 /* A signer without delta CRLs (it answers not_found throughout): nothing is written to --delta. */
 static void
 test_delta_unavailable(void **state)
@@ -488,6 +516,7 @@ main(void)
 		T(test_delta_on_held_base),
 		T(test_delta_base_gone),
 		T(test_delta_unavailable),
+		T(test_delta_base_renewed),
 	};
 #undef T
 
