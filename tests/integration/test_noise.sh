@@ -162,7 +162,8 @@ check "and the repository still holds the same $N certificates" cmp -s "$T_TMP/l
 sc "$T_TMP/health.json" --json health
 bad_frame=$(sed -n 's/.*"bad_frame": \([0-9]*\).*/\1/p' "$T_TMP/health.json" | tail -n 1)
 check "signerd's health counts the bad frames (${bad_frame:-none})" test "${bad_frame:-0}" -gt 0
-check "signerctl verify passes after the noise" "$BUILD/signerctl" -c "$d/signerd.yaml" verify >/dev/null
+check "signerctl verify passes after the noise" \
+	sh -c "'$BUILD/signerctl' -c '$d/signerd.yaml' verify >/dev/null"
 if [ "$T_FAIL" -gt 0 ]; then
 	echo "# reproduce: NOISE_SEED=$SEED (ber $BER drop $DROP dup $DUP garbage $GARBAGE, $N refs)"
 	grep -v '^[a-z-]* [0-9a-f]*$' "$T_TMP/sign.log" | tail -n 20 | sed 's/^/# signer-client: /'
