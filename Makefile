@@ -170,6 +170,8 @@ check-run: test asan fuzz-smoke
 
 bench: all $(BENCH_BINS)
 	@for b in $(BENCH_BINS); do echo "== $$b"; $$b || exit 1; done
+	@for s in $(sort $(wildcard tests/bench/bench_*.sh)); do echo "== $$s"; \
+		BUILD="$(BUILD)" sh $$s || exit 1; done
 
 demo: deps
 	@$(MAKE) --no-print-directory all
