@@ -366,6 +366,26 @@ out:
 	return rc;
 }
 
+/* --fill CONF N: a repository with N revocations of BENCH_ISSUER, for bench_crl_wire.sh. */
+static int
+fill_only(const char *conf, size_t n)
+{
+	char why[BENCH_WHY_MAX];
+	struct conf_signerd c;
+	struct signer *s = NULL;
+	int rc = 1;
+
+	memset(&c, 0, sizeof(c));
+	if (conf_load_signerd(conf, &c, why) != 0 ||
+	    signer_open(&c, SIGNER_OPEN_CREATE, &s, why, sizeof(why)) != 0)
+		fprintf(stderr, "bench_crl: %s\n", why);
+	else if (fill(s, n, (int64_t)time(NULL)) == 0)
+		rc = 0;
+	signer_close(s);
+	conf_signerd_free(&c);
+	return rc;
+}
+
 static void
 report(const struct result *r, size_t n)
 {
@@ -400,6 +420,8 @@ main(int argc, char **argv)
 
 	if (argc == 4 && strcmp(argv[1], "--make") == 0)
 		return child_make(argv[2], argv[3]);
+	if (argc == 4 && strcmp(argv[1], "--fill") == 0)
+		return fill_only(argv[2], strtoul(argv[3], NULL, 10));
 	/* The child is run again after a chdir: by its absolute path. */
 	if (realpath(argv[0], self) == NULL) {
 		perror(argv[0]);
