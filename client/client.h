@@ -24,6 +24,7 @@
 #define CLIENT_ISSUER_ID_MAX 64     /* longest issuer id */
 #define CLIENT_CSR_MAX (64 * 1024)  /* largest CSR file accepted */
 #define CLIENT_CRL_MAX (256u * 1024 * 1024) /* largest CRL accepted */
+#define LINK_PROVEN_RESENDS_MAX 64  /* resends of one request proven lost on the line */
 #define CLIENT_CRL_BASE_RENEW 2     /* crl --delta renews its base after 1/this of its lifetime */
 #define CLIENT_CRL_CHUNK_SLACK 1024 /* room for the envelope around a CRL chunk */
 #define CLIENT_ISSUERS_MAX 1024     /* most issuers in a "ca" result */

@@ -43,7 +43,8 @@ struct slot {
 	uint64_t first_seq;             /* send order of its first attempt on this line */
 	uint64_t last_seq;              /* and of its latest */
 	uint64_t end;                   /* queue offset where its latest attempt ends */
-	uint32_t tries;                 /* attempts on this signer */
+	uint32_t tries;                 /* attempts on this signer: first, and after timeouts */
+	uint32_t proven;                /* resends of attempts proven lost (see slot_send) */
 };
 
 /* The state of one link_pipeline() call. */
@@ -294,20 +295,30 @@ slot_finish(struct pipe *p, struct slot *s, int rc, struct msg *resp,
 	}
 }
 
-/* One more attempt; ERR_TIMEOUT when the attempts are used up. */
+/*
+ * One more attempt; ERR_TIMEOUT when the attempts are used up. Attempts
+ * after a timeout count against the configured retries; resends of an
+ * attempt proven lost (a frame error, or a later answer: proof that the line
+ * works) have their own, larger budget, so that line noise does not eat the
+ * retries meant for a signer that does not answer.
+ */
 static int
-slot_send(struct pipe *p, struct slot *s)
+slot_send(struct pipe *p, struct slot *s, bool proven)
 {
 	int rc;
 
 	/* The attempt that waits to be written has not been lost. */
 	if (slot_waiting(p, s))
 		return 0;
-	if (s->tries > p->l->p.retries)
+	if (proven ? s->proven >= LINK_PROVEN_RESENDS_MAX :
+	    s->tries > p->l->p.retries)
 		return ERR_TIMEOUT;
 	if ((rc = queue_frame(p->l, s->frame, s->flen)) != 0)
 		return rc;
-	s->tries++;
+	if (proven)
+		s->proven++;
+	else
+		s->tries++;
 	s->last_seq = ++p->seq;
 	s->end = p->l->queued;
 	return 0;
@@ -315,18 +326,19 @@ slot_send(struct pipe *p, struct slot *s)
 
 /* Send the slot again, or report it failed with rc when it cannot be. */
 static void
-slot_resend(struct pipe *p, struct slot *s, int rc)
+slot_resend(struct pipe *p, struct slot *s, int rc, bool proven)
 {
 	char why[CLIENT_WHY_MAX];
 	int src;
 
-	if ((src = slot_send(p, s)) == 0)
+	if ((src = slot_send(p, s, proven)) == 0)
 		return;
 	if (src == ERR_NOMEM)
 		err_why(why, sizeof(why), "out of memory sending '%s'", s->cmd);
-	else if (rc == ERR_FRAME_CRC)
-		err_why(why, sizeof(why), "frame: the signer kept rejecting "
-		    "the request's frame");
+	else if (proven)
+		err_why(why, sizeof(why), "'%s' was lost on the line %u times "
+		    "(frame errors or lost bytes): the line is too noisy",
+		    s->cmd, s->proven + 1);
 	else
 		err_why(why, sizeof(why), "no answer to '%s' after %u "
 		    "attempt(s) of %u ms", s->cmd, s->tries, p->l->p.timeout_ms);
@@ -391,7 +403,7 @@ pipe_start(struct pipe *p)
 		return;
 	}
 	s->first_seq = p->seq + 1;
-	slot_resend(p, s, ERR_TIMEOUT);
+	slot_resend(p, s, ERR_TIMEOUT, false);
 }
 
 /* Fill the window. */
@@ -478,10 +490,12 @@ pipe_line_failed(struct pipe *p, int rc)
 	for (i = 0; i < LINK_WINDOW_MAX && !p->stopped; i++) {
 		if (!p->s[i].used)
 			continue;
-		if (rc == ERR_TIMEOUT)
+		if (rc == ERR_TIMEOUT) {
 			p->s[i].tries = 0;
+			p->s[i].proven = 0;
+		}
 		p->s[i].first_seq = p->seq + 1;
-		slot_resend(p, &p->s[i], rc);
+		slot_resend(p, &p->s[i], rc, false);
 	}
 }
 
@@ -506,7 +520,7 @@ pipe_timeout(struct pipe *p)
 	p->activity = now_ms();
 	for (i = 0; i < LINK_WINDOW_MAX && !p->stopped; i++)
 		if (p->s[i].used && !slot_waiting(p, &p->s[i]))
-			slot_resend(p, &p->s[i], ERR_TIMEOUT);
+			slot_resend(p, &p->s[i], ERR_TIMEOUT, false);
 }
 
 /* ---- answers ------------------------------------------------------------ */
@@ -524,33 +538,25 @@ pipe_lost_before(struct pipe *p, const struct slot *s)
 		if (p->s[i].used && &p->s[i] != s &&
 		    !slot_waiting(p, &p->s[i]) &&
 		    p->s[i].last_seq < s->first_seq)
-			slot_resend(p, &p->s[i], ERR_TIMEOUT);
+			slot_resend(p, &p->s[i], ERR_TIMEOUT, true);
 }
 
-static bool
-is_code(const struct msg *m, const char *code)
-{
-	return m->err_code_len == strlen(code) &&
-	    memcmp(m->err_code, code, m->err_code_len) == 0;
-}
-
-/* An answer with id 0: about the oldest attempt, the only one it can be. */
+/*
+ * An answer with id 0 ("frame", or "decode"/"bad_request" for a payload
+ * whose id could not be read): the signer could not read something. Our
+ * requests are well formed, so it was either our oldest attempt damaged on
+ * the line or noise that happened to look like a frame; resending the
+ * oldest attempt is right in both cases, and harmless (requests are
+ * idempotent by ref).
+ */
 static void
 pipe_answer0(struct pipe *p, struct msg *m)
 {
-	char why[CLIENT_WHY_MAX];
 	struct slot *s;
 
 	if (m->ok || (s = slot_oldest(p)) == NULL)
 		return;
-	if (is_code(m, "frame")) {
-		slot_resend(p, s, ERR_FRAME_CRC);
-		return;
-	}
-	err_why(why, sizeof(why), "%.*s: %.*s", (int)m->err_code_len,
-	    m->err_code, (int)m->err_message_len, m->err_message);
-	slot_finish(p, s, err_from_wire_code(m->err_code, m->err_code_len), m,
-	    why);
+	slot_resend(p, s, ERR_FRAME_CRC, true);
 }
 
 static void

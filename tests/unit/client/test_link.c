@@ -27,11 +27,13 @@
 #define HOLD_QUIET_MS 100       /* a holding peer answers after this long without input */
 #define PIPE_N 10               /* requests in a pipelined batch */
 #define PEER_SEEN_MAX 64        /* requests a pipelining peer remembers */
+#define PEER_NOISY_N 6          /* PEER_NOISY: attempts refused before the answer */
 
 /* What the fake signer does with the first request it sees; later ones are answered. */
 enum peer_mode {
 	PEER_GARBAGE,   /* garbage, a bad frame, then the answer */
 	PEER_FRAME_ERR, /* a "frame" error with id 0 */
+	PEER_NOISY,     /* id 0 errors ("frame", "decode") for the first PEER_NOISY_N */
 	PEER_SILENT,    /* no answer */
 	PEER_STRAY,     /* answers with other ids first */
 	PEER_POLICY,    /* a "policy" error with the request's id */
@@ -141,6 +143,10 @@ peer_handle(int fd, enum peer_mode mode, const struct msg *req, uint64_t count)
 		return;
 	if (count == 1 && mode == PEER_FRAME_ERR) {
 		peer_error(fd, 0, "frame");
+		return;
+	}
+	if (count <= PEER_NOISY_N && mode == PEER_NOISY) {
+		peer_error(fd, 0, count % 2 ? "frame" : "decode");
 		return;
 	}
 	if (mode == PEER_POLICY) {
@@ -427,6 +433,18 @@ test_frame_error_resends(void **state)
 	assert_true(t1.tv_sec - t0.tv_sec < LONG_TIMEOUT_MS / 1000 / 2);
 	msg_free(&m);
 	peer_stop(&p);
+}
+
+/*
+ * A noisy line: more id-0 errors (also "decode") than retries allow. Each is
+ * proof that the line carries bytes, so the request is sent again and
+ * succeeds; the retries are kept for a signer that does not answer.
+ */
+static void
+test_noise_not_counted_as_retries(void **state)
+{
+	(void)state;
+	run_mode(PEER_NOISY, 1, 0, PEER_NOISY_N + 1, PEER_NOISY_N + 1);
 }
 
 static void
@@ -805,6 +823,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_after_garbage),
 		cmocka_unit_test(test_frame_error_resends),
+		cmocka_unit_test(test_noise_not_counted_as_retries),
 		cmocka_unit_test(test_timeout_resends),
 		cmocka_unit_test(test_stray_ids_ignored),
 		cmocka_unit_test(test_error_response),
