@@ -173,64 +173,32 @@ key_has_prefix(const MDB_val *k, const uint8_t *prefix, size_t plen)
 	    (plen == 0 || memcmp(k->mv_data, prefix, plen) == 0);
 }
 
-int
-repo_scan_from(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
-    size_t plen, const uint8_t *start, size_t slen,
-    int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
-    size_t whylen), void *arg, char *why, size_t whylen)
-{
-	MDB_cursor_op op = slen > 0 ? MDB_SET_RANGE : MDB_FIRST;
-	MDB_cursor *cur;
-	MDB_val k = { .mv_size = slen, .mv_data = (void *)(uintptr_t)start };
-	MDB_val v;
-	int mrc, rc = 0;
-
-	if ((mrc = mdb_cursor_open(t->txn, t->repo->dbi[db], &cur)) != 0)
-		return repo_mdb_fail(t, mrc, "opening a cursor", why, whylen);
-	while ((mrc = mdb_cursor_get(cur, &k, &v, op)) == 0) {
-		op = MDB_NEXT;
-		if (!key_has_prefix(&k, prefix, plen))
-			break;
-		if ((rc = fn(&k, &v, arg, why, whylen)) != 0)
-			break;
-	}
-	if (mrc != 0 && mrc != MDB_NOTFOUND)
-		rc = repo_mdb_fail(t, mrc, "reading", why, whylen);
-	mdb_cursor_close(cur);
-	return rc;
-}
-
-int
-repo_scan(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
-    size_t plen, int (*fn)(const MDB_val *k, const MDB_val *v, void *arg,
-    char *why, size_t whylen), void *arg, char *why, size_t whylen)
-{
-	return repo_scan_from(t, db, prefix, plen, prefix, plen, fn, arg, why,
-	    whylen);
-}
-
-/* Put cur on the greatest key <= last; MDB_NOTFOUND when there is none. */
+/* Put cur on the first key >= at (forward) or the greatest key <= at (back). */
 static int
-cursor_at_or_before(MDB_cursor *cur, const uint8_t *last, size_t llen,
+cursor_start(MDB_cursor *cur, const uint8_t *at, size_t alen, bool back,
     MDB_val *k, MDB_val *v)
 {
 	int mrc;
 
-	k->mv_data = (void *)(uintptr_t)last;
-	k->mv_size = llen;
+	k->mv_data = (void *)(uintptr_t)at;
+	k->mv_size = alen;
+	if (alen == 0)
+		return mdb_cursor_get(cur, k, v, back ? MDB_LAST : MDB_FIRST);
 	mrc = mdb_cursor_get(cur, k, v, MDB_SET_RANGE);
+	if (!back)
+		return mrc;
 	if (mrc == MDB_NOTFOUND)
 		return mdb_cursor_get(cur, k, v, MDB_LAST);
-	if (mrc != 0)
+	if (mrc != 0 || (k->mv_size == alen &&
+	    memcmp(k->mv_data, at, alen) == 0))
 		return mrc;
-	if (k->mv_size == llen && memcmp(k->mv_data, last, llen) == 0)
-		return 0;
 	return mdb_cursor_get(cur, k, v, MDB_PREV);
 }
 
-int
-repo_scan_back(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
-    size_t plen, const uint8_t *last, size_t llen,
+/* Visit the keys with prefix from at on, forward or back, until fn returns non-zero. */
+static int
+repo_scan_dir(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, const uint8_t *at, size_t alen, bool back,
     int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
     size_t whylen), void *arg, char *why, size_t whylen)
 {
@@ -240,8 +208,8 @@ repo_scan_back(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
 
 	if ((mrc = mdb_cursor_open(t->txn, t->repo->dbi[db], &cur)) != 0)
 		return repo_mdb_fail(t, mrc, "opening a cursor", why, whylen);
-	for (mrc = cursor_at_or_before(cur, last, llen, &k, &v); mrc == 0;
-	    mrc = mdb_cursor_get(cur, &k, &v, MDB_PREV)) {
+	for (mrc = cursor_start(cur, at, alen, back, &k, &v); mrc == 0;
+	    mrc = mdb_cursor_get(cur, &k, &v, back ? MDB_PREV : MDB_NEXT)) {
 		if (!key_has_prefix(&k, prefix, plen))
 			break;
 		if ((rc = fn(&k, &v, arg, why, whylen)) != 0)
@@ -251,6 +219,35 @@ repo_scan_back(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
 		rc = repo_mdb_fail(t, mrc, "reading", why, whylen);
 	mdb_cursor_close(cur);
 	return rc;
+}
+
+int
+repo_scan_from(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, const uint8_t *start, size_t slen,
+    int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen), void *arg, char *why, size_t whylen)
+{
+	return repo_scan_dir(t, db, prefix, plen, start, slen, false, fn, arg,
+	    why, whylen);
+}
+
+int
+repo_scan(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, int (*fn)(const MDB_val *k, const MDB_val *v, void *arg,
+    char *why, size_t whylen), void *arg, char *why, size_t whylen)
+{
+	return repo_scan_dir(t, db, prefix, plen, prefix, plen, false, fn, arg,
+	    why, whylen);
+}
+
+int
+repo_scan_back(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
+    size_t plen, const uint8_t *last, size_t llen,
+    int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen), void *arg, char *why, size_t whylen)
+{
+	return repo_scan_dir(t, db, prefix, plen, last, llen, true, fn, arg,
+	    why, whylen);
 }
 
 static int

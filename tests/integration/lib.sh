@@ -40,6 +40,15 @@ cleanup_tmp() {
 }
 trap cleanup_tmp EXIT
 
+# pty_pair A B: a socat pty pair linked at A and B that survives re-opens,
+# in the background (its pid in $pty_pid); returns once both links exist.
+pty_pair() {
+	rm -f "$1" "$2"
+	socat pty,rawer,echo=0,link="$1",ignoreeof pty,rawer,echo=0,link="$2",ignoreeof &
+	pty_pid=$!
+	timeout 10 sh -c "while [ ! -e '$1' ] || [ ! -e '$2' ]; do sleep 0.05; done"
+}
+
 done_testing() {
 	echo "$T_PASS passed, $T_FAIL failed"
 	[ "$T_FAIL" -eq 0 ]

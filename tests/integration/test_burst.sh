@@ -24,10 +24,8 @@ stop_all() {
 trap stop_all EXIT
 
 start_socat() {
-	rm -f "$a" "$b"
-	socat pty,rawer,echo=0,link="$a",ignoreeof pty,rawer,echo=0,link="$b",ignoreeof &
-	socat_pid=$!
-	timeout 10 sh -c "while [ ! -e '$a' ] || [ ! -e '$b' ]; do sleep 0.05; done"
+	pty_pair "$a" "$b"
+	socat_pid=$pty_pid
 }
 
 # wait_open: until signerd has opened the line once more than before.

@@ -16,10 +16,8 @@ trap stop_all EXIT
 
 timeout 120 "$BUILD/signerctl" demo "$d" >/dev/null 2>&1
 . "$d/env"
-socat pty,rawer,echo=0,link="$d/tty-signer",ignoreeof \
-    pty,rawer,echo=0,link="$d/tty-client",ignoreeof &
-socat_pid=$!
-timeout 10 sh -c "while [ ! -e '$d/tty-signer' ] || [ ! -e '$d/tty-client' ]; do sleep 0.1; done"
+pty_pair "$d/tty-signer" "$d/tty-client"
+socat_pid=$pty_pid
 
 # start_signerd CONF LOG: signerd on the pty, up when the line is open.
 start_signerd() {

@@ -36,11 +36,10 @@ timeout 120 "$BUILD/signerctl" demo "$d" >/dev/null 2>&1
 . "$d/env"
 
 # pty pairs: signerd on sig, the relay between ra and rb, the client on cli.
-socat pty,rawer,echo=0,link="$d/sig",ignoreeof pty,rawer,echo=0,link="$d/ra",ignoreeof &
-pids="$pids $!"
-socat pty,rawer,echo=0,link="$d/rb",ignoreeof pty,rawer,echo=0,link="$d/cli",ignoreeof &
-pids="$pids $!"
-timeout 10 sh -c "until [ -e '$d/sig' ] && [ -e '$d/ra' ] && [ -e '$d/rb' ] && [ -e '$d/cli' ]; do sleep 0.1; done"
+pty_pair "$d/sig" "$d/ra"
+pids="$pids $pty_pid"
+pty_pair "$d/rb" "$d/cli"
+pids="$pids $pty_pid"
 "$relay" --ber $BER --drop $DROP --dup $DUP --garbage $GARBAGE --seed "$SEED" \
     --stats "$st" "$d/ra" "$d/rb" 2>"$T_TMP/relay.log" &
 relay_pid=$!

@@ -20,9 +20,8 @@ stop_all() {
 trap stop_all EXIT
 
 start_socat() {
-	socat pty,rawer,echo=0,link="$a",ignoreeof pty,rawer,echo=0,link="$b",ignoreeof &
-	socat_pid=$!
-	timeout 10 sh -c "while [ ! -e '$a' ] || [ ! -e '$b' ]; do sleep 0.1; done"
+	pty_pair "$a" "$b"
+	socat_pid=$pty_pid
 }
 
 # req NAME OPS...: run line-request with OPS; its output is in $T_TMP/out.
