@@ -441,8 +441,8 @@ add_policies(X509 *x, const struct conf_profile *p, char *why, size_t whylen)
 	return rc;
 }
 
-static int
-set_serial(X509 *x, const struct serial *s)
+int
+cert_set_serial(X509 *x, const struct serial *s)
 {
 	BIGNUM *bn;
 	int rc = 0;
@@ -503,7 +503,7 @@ build_base(X509 *x, const struct cert_issuer *iss, X509_REQ *csr,
 	if (!X509_set_version(x, X509_VERSION_3) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(iss->cert)))
 		return ERR_NOMEM;
-	if ((rc = set_serial(x, serial)) != 0) {
+	if ((rc = cert_set_serial(x, serial)) != 0) {
 		err_why(msg, msglen, "serial number is malformed");
 		return rc;
 	}

@@ -204,6 +204,8 @@ struct job_state {
 	bool sign;              /* needs signing */
 	int follows;            /* index of an earlier job with the same ref, or -1 */
 	struct repo_cert want;  /* the reservation asked for */
+	X509 *tbs;              /* checked in phase 1, with a provisional serial */
+	const struct cert_issuer *chosen; /* the issuer of tbs */
 	uint8_t *der;           /* signed certificate */
 	size_t der_len;
 };
@@ -320,7 +322,9 @@ batch_plan_one(struct batch *b, size_t i, struct repo_txn *t)
 		return;
 	}
 	batch_want(st, j, name, chosen, tbs, b->now);
-	X509_free(tbs);
+	/* Kept for phase 3: only its serial changes, and it is checked again. */
+	st->tbs = tbs;
+	st->chosen = chosen;
 	st->todo = st->sign = true;
 }
 
@@ -385,24 +389,66 @@ batch_reserve_txn(struct repo_txn *t, void *ctx, char *why, size_t whylen)
 	return 0;
 }
 
-/* Phase 3: build the reserved certificate again with its serial and sign it. */
+/* The reservation is the one phase 1 planned for tbs. */
+static bool
+batch_as_planned(const struct job_state *st, const struct repo_cert *c)
+{
+	return st->tbs != NULL && c->status == CERT_PENDING &&
+	    strcmp(c->issuer, st->want.issuer) == 0 &&
+	    c->not_before == st->want.not_before &&
+	    c->not_after == st->want.not_after;
+}
+
+/*
+ * The unsigned certificate of job i's reservation: phase 1's with the
+ * reserved serial, or, for a reservation of an earlier run, built again with
+ * its recorded serial, validity and issuer. Either way every check has run
+ * on exactly the certificate returned. *tbs is the caller's.
+ */
+static int
+batch_tbs(struct batch *b, size_t i, X509 **tbs,
+    const struct cert_issuer **chosen)
+{
+	struct sign_job *j = &b->jobs[i];
+	struct job_state *st = &b->st[i];
+	struct cert_request req = j->req;
+	int rc;
+
+	*tbs = NULL;
+	if (batch_as_planned(st, &j->cert)) {
+		if ((rc = cert_set_serial(st->tbs, &j->cert.serial)) != 0) {
+			snprintf(j->why, sizeof(j->why), "%s", rc == ERR_NOMEM ?
+			    "out of memory" : "reserved serial is malformed");
+			return rc;
+		}
+		if ((rc = cert_lint(st->tbs, st->profile, st->chosen, j->why,
+		    sizeof(j->why))) != 0)
+			return rc;
+		*tbs = st->tbs;
+		st->tbs = NULL;         /* transferred */
+		*chosen = st->chosen;
+		return 0;
+	}
+	req.not_before = j->cert.not_before;
+	req.not_after = j->cert.not_after;
+	req.issuer = j->cert.issuer;
+	return cert_prepare(st->profile, b->s->issuers, b->s->n_issuers, &req,
+	    &j->cert.serial, b->now, tbs, chosen, j->why, sizeof(j->why));
+}
+
+/* Phase 3: sign the reserved certificate. */
 static void
 batch_sign_one(struct batch *b, size_t i)
 {
 	struct sign_job *j = &b->jobs[i];
 	struct job_state *st = &b->st[i];
-	struct cert_request req = j->req;
 	const struct cert_issuer *chosen;
 	X509 *tbs = NULL, *cert = NULL;
 	unsigned char *p;
 	int rc, len, idx;
 
-	req.not_before = j->cert.not_before;
-	req.not_after = j->cert.not_after;
-	req.issuer = j->cert.issuer;
-	rc = cert_prepare(st->profile, b->s->issuers, b->s->n_issuers, &req,
-	    &j->cert.serial, b->now, &tbs, &chosen, j->why, sizeof(j->why));
-	if (rc != 0) {
+	if ((rc = batch_tbs(b, i, &tbs, &chosen)) != 0) {
+		X509_free(tbs);
 		job_fail(j, rc, NULL);
 		return;
 	}
@@ -540,6 +586,7 @@ signer_sign(struct signer *s, struct sign_job *jobs, size_t n, int64_t now)
 		batch_fail_all(&b, rc, why);
 	for (i = 0; i < n; i++) {
 		free(st[i].der);
+		X509_free(st[i].tbs);
 		if (jobs[i].err != 0)
 			repo_cert_clear(&jobs[i].cert);
 	}

@@ -489,6 +489,14 @@ int cert_build(const struct conf_profile *p, const struct cert_issuer *iss,
     X509_REQ *csr, const struct cert_names *names, const struct serial *serial,
     int64_t not_before, int64_t not_after, X509 **out, char *why, size_t whylen);
 
+/*
+ * Set the serial number of the unsigned certificate x (from cert_build or
+ * cert_prepare) to s, which replaces the one it had. Its checks do not follow
+ * by themselves: run cert_lint() on x again. Returns 0, ERR_INVAL (s is
+ * empty, too long or has a leading zero byte) or ERR_NOMEM.
+ */
+int cert_set_serial(X509 *x, const struct serial *s);
+
 /* The RFC 7093 method 1 key identifier of key into out; 0 or ERR_INTERNAL. */
 int cert_ski(const X509_PUBKEY *key, uint8_t out[CERT_SKI_LEN]);
 
