@@ -231,28 +231,66 @@ static const struct {
 	{ NID_X9_62_prime256v1, "P-256", true },
 	{ NID_secp384r1, "P-384", true },
 };
+#define N_CURVES (sizeof(curves) / sizeof(curves[0]))
+
+/*
+ * The domain parameters of each curve, made once: a key copies them, which
+ * costs a third of making the group again from its name for every key.
+ */
+static EVP_PKEY *curve_params[N_CURVES];
+static CRYPTO_ONCE curve_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void
+curve_params_init(void)
+{
+	OSSL_PARAM params[2];
+	EVP_PKEY_CTX *ctx;
+	size_t i;
+
+	for (i = 0; i < N_CURVES; i++) {
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(curves[i].nid),
+		    0);
+		params[1] = OSSL_PARAM_construct_end();
+		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL)
+			continue;
+		/* Left NULL on failure: keys are then made from the name. */
+		if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+		    EVP_PKEY_fromdata(ctx, &curve_params[i],
+		    EVP_PKEY_KEY_PARAMETERS, params) != 1)
+			curve_params[i] = NULL;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	ERR_clear_error();
+}
+
+/* The index of a curve we support in curves[], or -1. */
+static int
+curve_index(int nid)
+{
+	size_t i;
+
+	for (i = 0; i < N_CURVES; i++)
+		if (curves[i].nid == nid)
+			return (int)i;
+	return -1;
+}
 
 /* The name a profile uses for a curve, or NULL if we support none. */
 static const char *
 curve_profile_name(int nid)
 {
-	size_t i;
+	int i = curve_index(nid);
 
-	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-		if (curves[i].nid == nid)
-			return curves[i].name;
-	return NULL;
+	return i >= 0 ? curves[i].name : NULL;
 }
 
 static bool
 curve_prime_order(int nid)
 {
-	size_t i;
+	int i = curve_index(nid);
 
-	for (i = 0; i < sizeof(curves) / sizeof(curves[0]); i++)
-		if (curves[i].nid == nid)
-			return curves[i].prime_order;
-	return false;
+	return i >= 0 && curves[i].prime_order;
 }
 
 /* The curve of an EC key's parameters (a named curve), or NID_undef. */
@@ -281,9 +319,9 @@ key_decode_rsa(const unsigned char *pk, int pklen)
 	return k;
 }
 
-/* The point is checked to lie on the curve as it is decoded. */
+/* From the curve's name. */
 static EVP_PKEY *
-key_decode_ec(int curve, const unsigned char *pk, int pklen)
+key_decode_ec_named(int curve, const unsigned char *pk, int pklen)
 {
 	OSSL_PARAM params[3];
 	EVP_PKEY_CTX *ctx;
@@ -302,6 +340,26 @@ key_decode_ec(int curve, const unsigned char *pk, int pklen)
 		k = NULL;
 	}
 	EVP_PKEY_CTX_free(ctx);
+	return k;
+}
+
+/* Either way, the point is checked to lie on the curve as it is decoded. */
+static EVP_PKEY *
+key_decode_ec(int curve, const unsigned char *pk, int pklen)
+{
+	EVP_PKEY *k, *params;
+
+	if (!CRYPTO_THREAD_run_once(&curve_once, curve_params_init) ||
+	    (params = curve_params[curve_index(curve)]) == NULL)
+		return key_decode_ec_named(curve, pk, pklen);
+	if ((k = EVP_PKEY_new()) == NULL)
+		return NULL;
+	if (EVP_PKEY_copy_parameters(k, params) != 1 ||
+	    EVP_PKEY_set_octet_string_param(k,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pk, (size_t)pklen) != 1) {
+		EVP_PKEY_free(k);
+		return NULL;
+	}
 	return k;
 }
 

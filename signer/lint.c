@@ -25,7 +25,7 @@ struct lint {
 	const X509 *x;
 	const struct conf_profile *p;
 	const struct cert_issuer *iss;
-	EVP_PKEY *pkey;         /* the certificate's key, decoded (NULL: it does not decode) */
+	EVP_PKEY *pkey;         /* the certificate's key; NULL: it does not decode */
 	int key_type;
 };
 
@@ -698,7 +698,7 @@ cert_lint(const X509 *tbs, const struct conf_profile *p,
 		err_why(why, whylen, "cert_lint: missing argument");
 		return ERR_INVAL;
 	}
-	/* Decoded from the bytes that will be signed; lint_key says if it does not decode. */
+	/* From the bytes to be signed; lint_key says if they do not decode. */
 	l.x = tbs;
 	l.p = p;
 	l.iss = iss;
