@@ -439,7 +439,9 @@ int cert_time_get(const ASN1_TIME *t, int64_t *out);
  * Parse a CSR strictly: 1..CERT_CSR_MAX bytes of DER (definite minimal
  * lengths, no trailing bytes, canonical re-encoding), PKCS#10 version 1.
  * *out is the caller's (X509_REQ_free). ERR_BAD_REQUEST with the reason.
- * The signature is not checked here: see csr_check().
+ * The signature is not checked here: see csr_check(). Nor is the public key
+ * decoded (X509_REQ_get0_pubkey() of the result is NULL): the checks decode
+ * it from its bytes, and cert_build() copies them.
  */
 int csr_parse(const uint8_t *der, size_t len, X509_REQ **out, char *why,
     size_t whylen);
@@ -455,8 +457,10 @@ int csr_check(X509_REQ *req, const struct conf_profile *p, char *why,
 /*
  * Check a public key against p: RSA (CERT_RSA_MIN_BITS and p->rsa_min_bits
  * ..CERT_RSA_MAX_BITS, exponent 65537) or EC on a named curve p allows
- * (P-256, P-384); everything else is refused. what names the key in the
- * message ("CSR"). Returns 0, ERR_POLICY or ERR_BAD_REQUEST (undecodable).
+ * (P-256, P-384); everything else is refused. The key is decoded from its
+ * bytes (a key cached with them is not used); an EC point must lie on the
+ * curve. what names the key in the message ("CSR"). Returns 0, ERR_POLICY
+ * or ERR_BAD_REQUEST (undecodable).
  */
 int cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
     const char *what, char *why, size_t whylen);
