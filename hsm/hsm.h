@@ -131,6 +131,16 @@ int hsm_sign_x509(struct hsm_key *k, X509 *tbs, const EVP_MD *md, X509 **out,
     char *why, size_t whylen);
 
 /*
+ * As hsm_sign_x509(), with the signed certificate as DER: *out (malloc'd,
+ * the caller's: free) and *outlen. The result is parsed back and verified
+ * with the key's public key as there, but its subject public key is left
+ * undecoded (the caller built it), which saves OpenSSL 3.0's slow key
+ * decoding.
+ */
+int hsm_sign_x509_der(struct hsm_key *k, X509 *tbs, const EVP_MD *md,
+    uint8_t **out, size_t *outlen, char *why, size_t whylen);
+
+/*
  * The same for a CRL. tbs is not changed: OpenSSL 3.0 cannot set a CRL's
  * inner AlgorithmIdentifier, so the TBSCertList is encoded here from tbs's
  * version, issuer, thisUpdate, nextUpdate, revoked entries (in their stack

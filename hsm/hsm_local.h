@@ -72,6 +72,15 @@ int hsm_pin_read(const char *file, const char *env, char *pin, size_t cap,
     char *why, size_t whylen);
 
 /* sign.c */
+/*
+ * The token's signature over dgst in X.509 form, not yet verified: the
+ * caller verifies it (hsm_sign_dgst, or the signed certificate or CRL as a
+ * whole) and counts it in stats.signatures. A signature of another size
+ * than the public key's is HSM_MISMATCH (counted as a failure).
+ */
+int hsm_sign_unverified(struct hsm_key *k, const EVP_MD *md,
+    const uint8_t *dgst, size_t dlen, uint8_t **sig, size_t *siglen,
+    char *why, size_t whylen);
 int hsm_sign_dgst(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
     size_t dlen, uint8_t **sig, size_t *siglen, char *why, size_t whylen);
 

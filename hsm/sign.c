@@ -128,17 +128,12 @@ hsm_verify_digest(const struct hsm_key *k, const EVP_MD *md,
 	return ok;
 }
 
-/*
- * hsm_sign_digest(), except that a signature the public key does not
- * verify is HSM_MISMATCH, so that key binding can call it a configuration
- * error.
- */
 int
-hsm_sign_dgst(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
+hsm_sign_unverified(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
     size_t dlen, uint8_t **sig, size_t *siglen, char *why, size_t whylen)
 {
-	uint8_t in[HSM_DIGESTINFO_MAX], raw[HSM_SIG_MAX], *out = NULL;
-	size_t inlen, rawlen = sizeof(raw), outlen = 0;
+	uint8_t in[HSM_DIGESTINFO_MAX], raw[HSM_SIG_MAX];
+	size_t inlen, rawlen = sizeof(raw);
 	CK_MECHANISM_TYPE mech = CKM_ECDSA;
 	int nid, r;
 
@@ -167,15 +162,34 @@ hsm_sign_dgst(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
 		inlen = dlen;
 	}
 	if ((r = hsm_token_sign(k, mech, in, inlen, raw, &rawlen, why,
-	    whylen)) != 0 ||
-	    (r = hsm_sig_encode(k, raw, rawlen, &out, &outlen, why,
-	    whylen)) != 0) {
-		if (r == HSM_MISMATCH)
-			k->h->stats.failures++;
+	    whylen)) != 0)
 		return r;
-	}
-	if (!hsm_verify_digest(k, md, dgst, dlen, out, outlen)) {
-		free(out);
+	if ((r = hsm_sig_encode(k, raw, rawlen, sig, siglen, why,
+	    whylen)) == HSM_MISMATCH)
+		k->h->stats.failures++;
+	return r;
+}
+
+/*
+ * hsm_sign_digest(), except that a signature the public key does not
+ * verify is HSM_MISMATCH, so that key binding can call it a configuration
+ * error.
+ */
+int
+hsm_sign_dgst(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
+    size_t dlen, uint8_t **sig, size_t *siglen, char *why, size_t whylen)
+{
+	int r;
+
+	if ((r = hsm_sign_unverified(k, md, dgst, dlen, sig, siglen, why,
+	    whylen)) != 0)
+		return r;
+	if (md == NULL)
+		md = hsm_key_default_md(k);
+	if (!hsm_verify_digest(k, md, dgst, dlen, *sig, *siglen)) {
+		free(*sig);
+		*sig = NULL;
+		*siglen = 0;
 		k->h->stats.failures++;
 		err_why(why, whylen, "token '%s', key %s: the signature does "
 		    "not verify with the CA public key", k->h->label,
@@ -183,8 +197,6 @@ hsm_sign_dgst(struct hsm_key *k, const EVP_MD *md, const uint8_t *dgst,
 		return HSM_MISMATCH;
 	}
 	k->h->stats.signatures++;
-	*sig = out;
-	*siglen = outlen;
 	return 0;
 }
 

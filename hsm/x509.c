@@ -4,8 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/objects.h>
+#include <openssl/provider.h>
 
 #include "hsm/hsm_local.h"
 
@@ -64,13 +66,19 @@ hsm_envelope(const uint8_t *tbs, size_t tbslen, const X509_ALGOR *alg,
 	return hsm_der_wrap(d, 0, HSM_TAG_SEQUENCE);
 }
 
-/* Sign the to-be-signed DER on the token and put the envelope into d. */
+/*
+ * Sign the to-be-signed DER on the token and put the envelope into d. The
+ * signature is not verified here: the caller parses d back and verifies the
+ * result as a whole (hsm_signed_ok), which checks the same signature over
+ * the very bytes that are returned.
+ */
 static int
 hsm_sign_tbs(struct hsm_key *k, const EVP_MD *md, const X509_ALGOR *alg,
     const uint8_t *tbs, size_t tbslen, struct hsm_der *d, char *why,
     size_t whylen)
 {
-	uint8_t *sig = NULL;
+	uint8_t dgst[HSM_DIGEST_MAX], *sig = NULL;
+	unsigned int dlen = 0;
 	size_t siglen = 0;
 	int r;
 
@@ -79,13 +87,75 @@ hsm_sign_tbs(struct hsm_key *k, const EVP_MD *md, const X509_ALGOR *alg,
 		    "%u bytes", tbslen, HSM_TBS_MAX);
 		return ERR_INVAL;
 	}
-	if ((r = hsm_sign(k, md, tbs, tbslen, &sig, &siglen, why,
+	if (!EVP_Digest(tbs, tbslen, dgst, &dlen, md, NULL)) {
+		err_why(why, whylen, "digest failed");
+		return ERR_INTERNAL;
+	}
+	if ((r = hsm_sign_unverified(k, md, dgst, dlen, &sig, &siglen, why,
 	    whylen)) != 0)
-		return r;
+		return r == HSM_MISMATCH ? ERR_HSM : r;
 	if ((r = hsm_envelope(tbs, tbslen, alg, sig, siglen, d)) != 0)
 		err_why(why, whylen, "cannot assemble the signed structure");
 	free(sig);
 	return r;
+}
+
+/* Count the outcome of the final check of a signed certificate or CRL. */
+static int
+hsm_signed_ok(struct hsm_key *k, int verified, const char *what, char *why,
+    size_t whylen)
+{
+	if (verified != 1) {
+		k->h->stats.failures++;
+		err_why(why, whylen, "%s: the signed result does not verify "
+		    "with the CA public key", what);
+		return ERR_HSM;
+	}
+	k->h->stats.signatures++;
+	return 0;
+}
+
+/*
+ * A library context without providers. A certificate parsed in it keeps
+ * its subject public key undecoded: OpenSSL 3.0 decodes keys through its
+ * slow decoder framework, and the subject key is the caller's to check, not
+ * ours. The issuer's signature is still verified, by the provider of the
+ * issuer's key.
+ */
+static OSSL_LIB_CTX *hsm_parse_libctx;
+static CRYPTO_ONCE hsm_parse_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void
+hsm_parse_init(void)
+{
+	OSSL_LIB_CTX *c;
+
+	if ((c = OSSL_LIB_CTX_new()) != NULL &&
+	    OSSL_PROVIDER_load(c, "null") == NULL) {
+		OSSL_LIB_CTX_free(c);
+		c = NULL;
+	}
+	/* Without it, certificates are parsed (more slowly) as usual. */
+	hsm_parse_libctx = c;
+	ERR_clear_error();
+}
+
+/* Parse DER back as a certificate, all of it, without decoding its key. */
+static X509 *
+hsm_parse_x509(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	X509 *x;
+
+	if (!CRYPTO_THREAD_run_once(&hsm_parse_once, hsm_parse_init))
+		return NULL;
+	x = (X509 *)ASN1_item_d2i_ex(NULL, &p, (long)len,
+	    ASN1_ITEM_rptr(X509), hsm_parse_libctx, NULL);
+	if (x != NULL && p != der + len) {
+		X509_free(x);
+		x = NULL;
+	}
+	return x;
 }
 
 /* Common checks; md defaults to the key's; *alg is the caller's. */
@@ -109,19 +179,19 @@ hsm_sign_begin(struct hsm_key *k, const void *tbs, const EVP_MD **md,
 }
 
 int
-hsm_sign_x509(struct hsm_key *k, X509 *tbs, const EVP_MD *md, X509 **out,
-    char *why, size_t whylen)
+hsm_sign_x509_der(struct hsm_key *k, X509 *tbs, const EVP_MD *md,
+    uint8_t **out, size_t *outlen, char *why, size_t whylen)
 {
 	struct hsm_der d = { 0 };
 	X509_ALGOR *alg = NULL;
 	unsigned char *der = NULL;
-	const unsigned char *p;
 	X509 *x = NULL;
 	int len, r;
 
-	if (out == NULL)
+	if (out == NULL || outlen == NULL)
 		return ERR_INVAL;
 	*out = NULL;
+	*outlen = 0;
 	if ((r = hsm_sign_begin(k, tbs, &md, &alg, why, whylen)) != 0)
 		return r;
 	/*
@@ -141,22 +211,18 @@ hsm_sign_x509(struct hsm_key *k, X509 *tbs, const EVP_MD *md, X509 **out,
 	if ((r = hsm_sign_tbs(k, md, alg, der, (size_t)len, &d, why,
 	    whylen)) != 0)
 		goto out;
-	p = d.buf;
-	if ((x = d2i_X509(NULL, &p, (long)d.len)) == NULL ||
-	    p != d.buf + d.len) {
+	if ((x = hsm_parse_x509(d.buf, d.len)) == NULL) {
 		err_why(why, whylen, "certificate: the signed result does not "
 		    "parse");
 		r = ERR_INTERNAL;
 		goto out;
 	}
-	if (X509_verify(x, k->pub) != 1) {
-		err_why(why, whylen, "certificate: the signed result does not "
-		    "verify with the CA public key");
-		r = ERR_HSM;
+	if ((r = hsm_signed_ok(k, X509_verify(x, k->pub), "certificate", why,
+	    whylen)) != 0)
 		goto out;
-	}
-	*out = x;
-	x = NULL; /* transferred */
+	*out = d.buf;
+	*outlen = d.len;
+	d.buf = NULL;   /* transferred */
  out:
 	if (r != 0)
 		ERR_clear_error();
@@ -164,6 +230,32 @@ hsm_sign_x509(struct hsm_key *k, X509 *tbs, const EVP_MD *md, X509 **out,
 	X509_ALGOR_free(alg);
 	OPENSSL_free(der);
 	hsm_der_free(&d);
+	return r;
+}
+
+int
+hsm_sign_x509(struct hsm_key *k, X509 *tbs, const EVP_MD *md, X509 **out,
+    char *why, size_t whylen)
+{
+	const unsigned char *p;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int r;
+
+	if (out == NULL)
+		return ERR_INVAL;
+	*out = NULL;
+	if ((r = hsm_sign_x509_der(k, tbs, md, &der, &len, why, whylen)) != 0)
+		return r;
+	/* Parsed as usual this time: the caller gets a certificate with its key. */
+	p = der;
+	if ((*out = d2i_X509(NULL, &p, (long)len)) == NULL) {
+		ERR_clear_error();
+		err_why(why, whylen, "certificate: the signed result does not "
+		    "parse");
+		r = ERR_INTERNAL;
+	}
+	free(der);
 	return r;
 }
 
@@ -280,12 +372,9 @@ hsm_sign_crl(struct hsm_key *k, X509_CRL *tbs, const EVP_MD *md,
 		r = ERR_INTERNAL;
 		goto out;
 	}
-	if (X509_CRL_verify(crl, k->pub) != 1) {
-		err_why(why, whylen, "CRL: the signed result does not verify "
-		    "with the CA public key");
-		r = ERR_HSM;
+	if ((r = hsm_signed_ok(k, X509_CRL_verify(crl, k->pub), "CRL", why,
+	    whylen)) != 0)
 		goto out;
-	}
 	*out = crl;
 	crl = NULL; /* transferred */
  out:

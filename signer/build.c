@@ -441,8 +441,8 @@ add_policies(X509 *x, const struct conf_profile *p, char *why, size_t whylen)
 	return rc;
 }
 
-static int
-set_serial(X509 *x, const struct serial *s)
+int
+cert_set_serial(X509 *x, const struct serial *s)
 {
 	BIGNUM *bn;
 	int rc = 0;
@@ -491,19 +491,51 @@ set_validity(X509 *x, int64_t not_before, int64_t not_after)
 	return 0;
 }
 
+/*
+ * The CSR's subjectPublicKeyInfo as it is, byte for byte. Going through a
+ * decoded key would re-encode it with OpenSSL 3.0's encoder and decode it
+ * again, the slowest part of building a certificate; cert_lint() decodes
+ * and checks the key the certificate carries.
+ */
+static int
+set_pubkey(X509 *x, const X509_PUBKEY *from)
+{
+	X509_PUBKEY *to = X509_get_X509_PUBKEY(x);
+	ASN1_OBJECT *obj = NULL, *dup;
+	X509_ALGOR *from_alg = NULL, *to_alg = NULL;
+	const unsigned char *pk = NULL;
+	unsigned char *bits;
+	int pklen = 0;
+
+	if (from == NULL || to == NULL ||
+	    !X509_PUBKEY_get0_param(&obj, &pk, &pklen, &from_alg, from) ||
+	    !X509_PUBKEY_get0_param(NULL, NULL, NULL, &to_alg, to) ||
+	    pk == NULL || pklen <= 0)
+		return ERR_INVAL;
+	if ((bits = OPENSSL_memdup(pk, (size_t)pklen)) == NULL)
+		return ERR_NOMEM;
+	if ((dup = OBJ_dup(obj)) == NULL ||
+	    !X509_PUBKEY_set0_param(to, dup, V_ASN1_UNDEF, NULL, bits, pklen)) {
+		ASN1_OBJECT_free(dup);
+		OPENSSL_free(bits);
+		return ERR_NOMEM;
+	}
+	/* then the algorithm with its parameters, whatever they are */
+	return X509_ALGOR_copy(to_alg, from_alg) ? 0 : ERR_NOMEM;
+}
+
 /* Everything but the extensions. */
 static int
 build_base(X509 *x, const struct cert_issuer *iss, X509_REQ *csr,
     const struct cert_names *names, const struct serial *serial,
     int64_t not_before, int64_t not_after, char *msg, size_t msglen)
 {
-	EVP_PKEY *pkey;
 	int rc;
 
 	if (!X509_set_version(x, X509_VERSION_3) ||
 	    !X509_set_issuer_name(x, X509_get_subject_name(iss->cert)))
 		return ERR_NOMEM;
-	if ((rc = set_serial(x, serial)) != 0) {
+	if ((rc = cert_set_serial(x, serial)) != 0) {
 		err_why(msg, msglen, "serial number is malformed");
 		return rc;
 	}
@@ -514,20 +546,14 @@ build_base(X509 *x, const struct cert_issuer *iss, X509_REQ *csr,
 	}
 	if ((rc = set_subject(x, names)) != 0)
 		return rc;
-	if ((pkey = X509_REQ_get0_pubkey(csr)) == NULL) {
-		err_why(msg, msglen, "CSR public key cannot be decoded");
-		return ERR_BAD_REQUEST;
-	}
-	if (!X509_set_pubkey(x, pkey))
-		return ERR_NOMEM;
-	return 0;
+	return set_pubkey(x, X509_REQ_get_X509_PUBKEY(csr));
 }
 
 static int
 build_exts(X509 *x, const struct conf_profile *p, const struct cert_issuer *iss,
     const struct cert_names *names, char *msg, size_t msglen)
 {
-	int key_type = EVP_PKEY_get_base_id(X509_get0_pubkey(x)), rc;
+	int key_type = cert_key_type(X509_get_X509_PUBKEY(x)), rc;
 
 	if ((rc = add_basic_constraints(x, p)) != 0 ||
 	    (rc = add_key_usage(x, p, key_type, msg, msglen)) != 0 ||

@@ -89,6 +89,19 @@ bool dns_label_check(const char *s, size_t len, bool upper_ok, char *reason,
 bool email_check(const char *s, size_t len, char *reason, size_t rlen);
 bool uri_check(const char *s, size_t len, char *reason, size_t rlen);
 
+/* csr.c */
+/*
+ * key decoded from its encoding when it is RSA, or EC on a curve we
+ * support (P-256, P-384); else NULL. Whatever key may be cached with it is
+ * not used. The caller's (EVP_PKEY_free).
+ */
+EVP_PKEY *cert_key_decode(const X509_PUBKEY *key);
+/* cert_check_key() of key, decoded as pkey by cert_key_decode() (NULL: it did not decode). */
+int cert_key_check(const X509_PUBKEY *key, EVP_PKEY *pkey,
+    const struct conf_profile *p, const char *what, char *why, size_t whylen);
+/* The key type of key by its algorithm: EVP_PKEY_RSA, EVP_PKEY_EC or another NID. */
+int cert_key_type(const X509_PUBKEY *key);
+
 /* issuer.c */
 void cert_date(int64_t t, char *buf, size_t len);
 

@@ -9,9 +9,12 @@
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
+#include <openssl/crypto.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/params.h>
+#include <openssl/provider.h>
 #include <openssl/x509.h>
 
 #include "config/config.h"
@@ -152,6 +155,29 @@ der_canonical(X509_REQ *req, const uint8_t *der, size_t len, char *why,
 	return 0;
 }
 
+/*
+ * A library context without providers. A request parsed in it keeps its
+ * public key undecoded: OpenSSL 3.0 would decode it through its decoder
+ * framework, which costs more than all our checks of the request together.
+ */
+static OSSL_LIB_CTX *csr_parse_libctx;
+static CRYPTO_ONCE csr_parse_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void
+csr_parse_init(void)
+{
+	OSSL_LIB_CTX *c;
+
+	if ((c = OSSL_LIB_CTX_new()) != NULL &&
+	    OSSL_PROVIDER_load(c, "null") == NULL) {
+		OSSL_LIB_CTX_free(c);
+		c = NULL;
+	}
+	/* Without it, requests are parsed (more slowly) as usual. */
+	csr_parse_libctx = c;
+	ERR_clear_error();
+}
+
 int
 csr_parse(const uint8_t *der, size_t len, X509_REQ **out, char *why,
     size_t whylen)
@@ -172,7 +198,10 @@ csr_parse(const uint8_t *der, size_t len, X509_REQ **out, char *why,
 	}
 	if ((rc = der_check(der, len, why, whylen)) != 0)
 		return rc;
-	if ((req = d2i_X509_REQ(NULL, &p, (long)len)) == NULL ||
+	/* The key is decoded when it is checked (cert_key_decode), not here. */
+	if (!CRYPTO_THREAD_run_once(&csr_parse_once, csr_parse_init) ||
+	    (req = (X509_REQ *)ASN1_item_d2i_ex(NULL, &p, (long)len,
+	    ASN1_ITEM_rptr(X509_REQ), csr_parse_libctx, NULL)) == NULL ||
 	    p != der + len) {
 		err_why(why, whylen, "CSR is not a PKCS#10 certification request");
 		rc = ERR_BAD_REQUEST;
@@ -193,18 +222,167 @@ out:
 	return rc;
 }
 
+/* The curves we support: the name a profile uses, and whether h = 1. */
+static const struct {
+	int nid;
+	const char *name;
+	bool prime_order;       /* cofactor 1: every point but O has order n */
+} curves[] = {
+	{ NID_X9_62_prime256v1, "P-256", true },
+	{ NID_secp384r1, "P-384", true },
+};
+#define N_CURVES (sizeof(curves) / sizeof(curves[0]))
+
+/*
+ * The domain parameters of each curve, made once: a key copies them, which
+ * costs a third of making the group again from its name for every key.
+ */
+static EVP_PKEY *curve_params[N_CURVES];
+static CRYPTO_ONCE curve_once = CRYPTO_ONCE_STATIC_INIT;
+
+static void
+curve_params_init(void)
+{
+	OSSL_PARAM params[2];
+	EVP_PKEY_CTX *ctx;
+	size_t i;
+
+	for (i = 0; i < N_CURVES; i++) {
+		params[0] = OSSL_PARAM_construct_utf8_string(
+		    OSSL_PKEY_PARAM_GROUP_NAME, (char *)OBJ_nid2sn(curves[i].nid),
+		    0);
+		params[1] = OSSL_PARAM_construct_end();
+		if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL)
+			continue;
+		/* Left NULL on failure: keys are then made from the name. */
+		if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+		    EVP_PKEY_fromdata(ctx, &curve_params[i],
+		    EVP_PKEY_KEY_PARAMETERS, params) != 1)
+			curve_params[i] = NULL;
+		EVP_PKEY_CTX_free(ctx);
+	}
+	ERR_clear_error();
+}
+
+/* The index of a curve we support in curves[], or -1. */
+static int
+curve_index(int nid)
+{
+	size_t i;
+
+	for (i = 0; i < N_CURVES; i++)
+		if (curves[i].nid == nid)
+			return (int)i;
+	return -1;
+}
+
 /* The name a profile uses for a curve, or NULL if we support none. */
 static const char *
 curve_profile_name(int nid)
 {
-	switch (nid) {
-	case NID_X9_62_prime256v1:
-		return "P-256";
-	case NID_secp384r1:
-		return "P-384";
-	default:
+	int i = curve_index(nid);
+
+	return i >= 0 ? curves[i].name : NULL;
+}
+
+static bool
+curve_prime_order(int nid)
+{
+	int i = curve_index(nid);
+
+	return i >= 0 && curves[i].prime_order;
+}
+
+/* The curve of an EC key's parameters (a named curve), or NID_undef. */
+static int
+key_curve(const X509_ALGOR *alg)
+{
+	const ASN1_OBJECT *obj;
+	const void *pval;
+	int ptype;
+
+	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
+	return ptype == V_ASN1_OBJECT ? OBJ_obj2nid(pval) : NID_undef;
+}
+
+static EVP_PKEY *
+key_decode_rsa(const unsigned char *pk, int pklen)
+{
+	const unsigned char *p = pk;
+	EVP_PKEY *k;
+
+	if ((k = d2i_PublicKey(EVP_PKEY_RSA, NULL, &p, pklen)) != NULL &&
+	    p != pk + pklen) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	return k;
+}
+
+/* From the curve's name. */
+static EVP_PKEY *
+key_decode_ec_named(int curve, const unsigned char *pk, int pklen)
+{
+	OSSL_PARAM params[3];
+	EVP_PKEY_CTX *ctx;
+	EVP_PKEY *k = NULL;
+
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+	    (char *)OBJ_nid2sn(curve), 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+	    (void *)pk, (size_t)pklen);
+	params[2] = OSSL_PARAM_construct_end();
+	if ((ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL)) == NULL)
+		return NULL;
+	if (EVP_PKEY_fromdata_init(ctx) != 1 ||
+	    EVP_PKEY_fromdata(ctx, &k, EVP_PKEY_PUBLIC_KEY, params) != 1) {
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
+	EVP_PKEY_CTX_free(ctx);
+	return k;
+}
+
+/* Either way, the point is checked to lie on the curve as it is decoded. */
+static EVP_PKEY *
+key_decode_ec(int curve, const unsigned char *pk, int pklen)
+{
+	EVP_PKEY *k, *params;
+
+	if (!CRYPTO_THREAD_run_once(&curve_once, curve_params_init) ||
+	    (params = curve_params[curve_index(curve)]) == NULL)
+		return key_decode_ec_named(curve, pk, pklen);
+	if ((k = EVP_PKEY_new()) == NULL)
+		return NULL;
+	if (EVP_PKEY_copy_parameters(k, params) != 1 ||
+	    EVP_PKEY_set_octet_string_param(k,
+	    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pk, (size_t)pklen) != 1) {
+		EVP_PKEY_free(k);
 		return NULL;
 	}
+	return k;
+}
+
+EVP_PKEY *
+cert_key_decode(const X509_PUBKEY *key)
+{
+	ASN1_OBJECT *obj = NULL;
+	const unsigned char *pk = NULL;
+	X509_ALGOR *alg = NULL;
+	EVP_PKEY *k = NULL;
+	int pklen = 0, nid, curve;
+
+	if (key == NULL || !X509_PUBKEY_get0_param(&obj, &pk, &pklen, &alg,
+	    key) || pk == NULL || pklen <= 0)
+		return NULL;
+	nid = OBJ_obj2nid(obj);
+	if (nid == NID_rsaEncryption)
+		k = key_decode_rsa(pk, pklen);
+	else if (nid == NID_X9_62_id_ecPublicKey &&
+	    curve_profile_name(curve = key_curve(alg)) != NULL)
+		k = key_decode_ec(curve, pk, pklen);
+	ERR_clear_error();
+	return k;
 }
 
 static int
@@ -255,14 +433,13 @@ check_rsa(EVP_PKEY *pkey, const struct conf_profile *p, const char *what,
 }
 
 static int
-check_ec(const X509_PUBKEY *key, const X509_ALGOR *alg,
+check_ec(const X509_ALGOR *alg, EVP_PKEY *pkey,
     const struct conf_profile *p, const char *what, char *why, size_t whylen)
 {
 	const ASN1_OBJECT *obj;
 	const void *pval;
 	const char *name;
 	EVP_PKEY_CTX *ctx;
-	EVP_PKEY *pkey;
 	int ptype, nid, ok;
 
 	X509_ALGOR_get0(&obj, &ptype, &pval, alg);
@@ -279,13 +456,22 @@ check_ec(const X509_PUBKEY *key, const X509_ALGOR *alg,
 		    OBJ_nid2sn(nid) : "(unknown)", p->name);
 		return ERR_POLICY;
 	}
-	if ((pkey = X509_PUBKEY_get0(key)) == NULL) {
+	if (pkey == NULL) {
 		err_why(why, whylen, "%s EC public key cannot be decoded", what);
 		return ERR_BAD_REQUEST;
 	}
 	if ((ctx = EVP_PKEY_CTX_new_from_pkey(NULL, pkey, NULL)) == NULL)
 		return ERR_NOMEM;
-	ok = EVP_PKEY_public_check(ctx);
+	/*
+	 * Public key validation: Q is not the point at infinity, its
+	 * coordinates are field elements and it lies on the curve (the quick
+	 * check); full validation adds n * Q = O. On a curve of prime order
+	 * (cofactor 1) that follows from the rest: the points form a group of
+	 * prime order n, so every point but O has order n. The scalar
+	 * multiplication it costs is left out there, and only there.
+	 */
+	ok = curve_prime_order(nid) ? EVP_PKEY_public_check_quick(ctx) :
+	    EVP_PKEY_public_check(ctx);
 	EVP_PKEY_CTX_free(ctx);
 	if (ok != 1) {
 		err_why(why, whylen, "%s EC public key is not a valid point", what);
@@ -295,12 +481,11 @@ check_ec(const X509_PUBKEY *key, const X509_ALGOR *alg,
 }
 
 int
-cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
-    const char *what, char *why, size_t whylen)
+cert_key_check(const X509_PUBKEY *key, EVP_PKEY *pkey,
+    const struct conf_profile *p, const char *what, char *why, size_t whylen)
 {
 	ASN1_OBJECT *obj = NULL;
 	X509_ALGOR *alg = NULL;
-	EVP_PKEY *pkey;
 	char oid[80];
 	int nid, rc;
 
@@ -310,14 +495,14 @@ cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
 	}
 	nid = OBJ_obj2nid(obj);
 	if (nid == NID_rsaEncryption) {
-		if ((pkey = X509_PUBKEY_get0(key)) == NULL) {
+		if (pkey == NULL) {
 			err_why(why, whylen, "%s RSA public key cannot be decoded",
 			    what);
 			rc = ERR_BAD_REQUEST;
 		} else
 			rc = check_rsa(pkey, p, what, why, whylen);
 	} else if (nid == NID_X9_62_id_ecPublicKey)
-		rc = check_ec(key, alg, p, what, why, whylen);
+		rc = check_ec(alg, pkey, p, what, why, whylen);
 	else {
 		if (nid != NID_undef)
 			snprintf(oid, sizeof(oid), "%s", OBJ_nid2sn(nid));
@@ -332,21 +517,47 @@ cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
 }
 
 int
+cert_key_type(const X509_PUBKEY *key)
+{
+	ASN1_OBJECT *obj = NULL;
+
+	if (key == NULL || !X509_PUBKEY_get0_param(&obj, NULL, NULL, NULL, key))
+		return NID_undef;
+	return OBJ_obj2nid(obj);
+}
+
+int
+cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
+    const char *what, char *why, size_t whylen)
+{
+	EVP_PKEY *pkey = cert_key_decode(key);
+	int rc;
+
+	rc = cert_key_check(key, pkey, p, what, why, whylen);
+	EVP_PKEY_free(pkey);
+	return rc;
+}
+
+int
 csr_check(X509_REQ *req, const struct conf_profile *p, char *why,
     size_t whylen)
 {
-	EVP_PKEY *pkey;
+	const X509_PUBKEY *key = X509_REQ_get_X509_PUBKEY(req);
+	EVP_PKEY *pkey = cert_key_decode(key);
 	int rc;
 
-	if ((rc = cert_check_key(X509_REQ_get_X509_PUBKEY(req), p, "CSR", why,
-	    whylen)) != 0)
-		return rc;
-	/* proof of possession, only once the key is known to be sane */
-	if ((pkey = X509_REQ_get0_pubkey(req)) == NULL ||
-	    X509_REQ_verify(req, pkey) != 1) {
-		ERR_clear_error();
+	if ((rc = cert_key_check(key, pkey, p, "CSR", why, whylen)) != 0)
+		goto out;
+	/*
+	 * Proof of possession, only once the key is known to be sane; in the
+	 * default library context, whatever the request was parsed in.
+	 */
+	if (X509_REQ_verify_ex(req, pkey, NULL, NULL) != 1) {
 		err_why(why, whylen, "CSR signature does not verify");
-		return ERR_POLICY;
+		rc = ERR_POLICY;
 	}
-	return 0;
+out:
+	ERR_clear_error();
+	EVP_PKEY_free(pkey);
+	return rc;
 }

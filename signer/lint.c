@@ -25,6 +25,7 @@ struct lint {
 	const X509 *x;
 	const struct conf_profile *p;
 	const struct cert_issuer *iss;
+	EVP_PKEY *pkey;         /* the certificate's key; NULL: it does not decode */
 	int key_type;
 };
 
@@ -147,8 +148,8 @@ lint_issuer(const struct lint *l, char *why, size_t whylen)
 static int
 lint_key(const struct lint *l, char *why, size_t whylen)
 {
-	return cert_check_key(X509_get_X509_PUBKEY(l->x), l->p, "certificate",
-	    why, whylen) != 0 ? ERR_POLICY : 0;
+	return cert_key_check(X509_get_X509_PUBKEY(l->x), l->pkey, l->p,
+	    "certificate", why, whylen) != 0 ? ERR_POLICY : 0;
 }
 
 static bool
@@ -689,7 +690,6 @@ cert_lint(const X509 *tbs, const struct conf_profile *p,
     const struct cert_issuer *iss, char *why, size_t whylen)
 {
 	struct lint l;
-	EVP_PKEY *pkey;
 	size_t i;
 	int rc = 0;
 
@@ -698,17 +698,15 @@ cert_lint(const X509 *tbs, const struct conf_profile *p,
 		err_why(why, whylen, "cert_lint: missing argument");
 		return ERR_INVAL;
 	}
-	if ((pkey = X509_get0_pubkey(tbs)) == NULL) {
-		ERR_clear_error();
-		err_why(why, whylen, "certificate public key cannot be decoded");
-		return ERR_POLICY;
-	}
+	/* From the bytes to be signed; lint_key says if they do not decode. */
 	l.x = tbs;
 	l.p = p;
 	l.iss = iss;
-	l.key_type = EVP_PKEY_get_base_id(pkey);
+	l.pkey = cert_key_decode(X509_get_X509_PUBKEY(tbs));
+	l.key_type = cert_key_type(X509_get_X509_PUBKEY(tbs));
 	for (i = 0; rc == 0 && i < sizeof(rules) / sizeof(rules[0]); i++)
 		rc = rules[i](&l, why, whylen);
+	EVP_PKEY_free(l.pkey);
 	ERR_clear_error();
 	return rc;
 }

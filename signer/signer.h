@@ -524,7 +524,9 @@ int cert_time_get(const ASN1_TIME *t, int64_t *out);
  * Parse a CSR strictly: 1..CERT_CSR_MAX bytes of DER (definite minimal
  * lengths, no trailing bytes, canonical re-encoding), PKCS#10 version 1.
  * *out is the caller's (X509_REQ_free). ERR_BAD_REQUEST with the reason.
- * The signature is not checked here: see csr_check().
+ * The signature is not checked here: see csr_check(). Nor is the public key
+ * decoded (X509_REQ_get0_pubkey() of the result is NULL): the checks decode
+ * it from its bytes, and cert_build() copies them.
  */
 int csr_parse(const uint8_t *der, size_t len, X509_REQ **out, char *why,
     size_t whylen);
@@ -540,8 +542,10 @@ int csr_check(X509_REQ *req, const struct conf_profile *p, char *why,
 /*
  * Check a public key against p: RSA (CERT_RSA_MIN_BITS and p->rsa_min_bits
  * ..CERT_RSA_MAX_BITS, exponent 65537) or EC on a named curve p allows
- * (P-256, P-384); everything else is refused. what names the key in the
- * message ("CSR"). Returns 0, ERR_POLICY or ERR_BAD_REQUEST (undecodable).
+ * (P-256, P-384); everything else is refused. The key is decoded from its
+ * bytes (a key cached with them is not used); an EC point must lie on the
+ * curve. what names the key in the message ("CSR"). Returns 0, ERR_POLICY
+ * or ERR_BAD_REQUEST (undecodable).
  */
 int cert_check_key(const X509_PUBKEY *key, const struct conf_profile *p,
     const char *what, char *why, size_t whylen);
@@ -573,6 +577,14 @@ void cert_names_free(struct cert_names *names);
 int cert_build(const struct conf_profile *p, const struct cert_issuer *iss,
     X509_REQ *csr, const struct cert_names *names, const struct serial *serial,
     int64_t not_before, int64_t not_after, X509 **out, char *why, size_t whylen);
+
+/*
+ * Set the serial number of the unsigned certificate x (from cert_build or
+ * cert_prepare) to s, which replaces the one it had. Its checks do not follow
+ * by themselves: run cert_lint() on x again. Returns 0, ERR_INVAL (s is
+ * empty, too long or has a leading zero byte) or ERR_NOMEM.
+ */
+int cert_set_serial(X509 *x, const struct serial *s);
 
 /* The RFC 7093 method 1 key identifier of key into out; 0 or ERR_INTERNAL. */
 int cert_ski(const X509_PUBKEY *key, uint8_t out[CERT_SKI_LEN]);

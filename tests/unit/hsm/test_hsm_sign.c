@@ -7,6 +7,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include "hsm/hsm_local.h"
 #include "tests/unit/hsm/softhsm_helper.h"
 
 static const uint8_t key01[] = { 0x01 };
@@ -351,6 +352,96 @@ test_crl_shapes(void **state)
 	X509_free(ca);
 }
 
+/* hsm_sign_x509_der: the DER parses as usual, verifies, and is deterministic for RSA. */
+static void
+test_x509_der(void **state)
+{
+	struct th_token *t = *state;
+	struct hsm_key *k = open_key(t, "rsa:2048");
+	X509 *ca, *tbs, *x, *y = NULL;
+	uint8_t *der = NULL;
+	unsigned char *yder = NULL;
+	const unsigned char *p;
+	char why[HSM_WHY_MAX];
+	size_t len = 0;
+	int ylen;
+
+	ca = sign_cert(k, th_ca_tbs(hsm_key_pub(k)), EVP_sha256());
+	assert_non_null(tbs = th_leaf_tbs(ca, 4343));
+	if (hsm_sign_x509_der(k, tbs, EVP_sha256(), &der, &len, why,
+	    sizeof(why)) != 0)
+		fail_msg("hsm_sign_x509_der: %s", why);
+	p = der;
+	assert_non_null(x = d2i_X509(NULL, &p, (long)len));
+	assert_ptr_equal(p, der + len);
+	assert_non_null(X509_get0_pubkey(x));
+	assert_int_equal(X509_verify(x, hsm_key_pub(k)), 1);
+	/* PKCS#1 v1.5 signatures are deterministic: the same bytes again */
+	assert_int_equal(hsm_sign_x509(k, tbs, EVP_sha256(), &y, why,
+	    sizeof(why)), 0);
+	ylen = i2d_X509(y, &yder);
+	assert_int_equal((size_t)ylen, len);
+	assert_memory_equal(yder, der, len);
+	assert_int_equal(hsm_sign_x509_der(k, tbs, EVP_sha256(), NULL, &len,
+	    why, sizeof(why)), ERR_INVAL);
+	free(der);
+	OPENSSL_free(yder);
+	X509_free(x);
+	X509_free(y);
+	X509_free(tbs);
+	X509_free(ca);
+}
+
+/*
+ * A signature the CA public key does not verify is caught on the signed
+ * certificate and CRL as a whole, and counted as a failure.
+ */
+static void
+test_result_verified(void **state)
+{
+	struct th_token *t = *state;
+	struct hsm_key *k = open_key(t, "EC:prime256v1");
+	EVP_PKEY *other = EVP_EC_gen("P-256"), *pub;
+	struct hsm_stats before, after;
+	X509 *ca, *tbs, *x = NULL;
+	X509_CRL *crl_tbs, *crl = NULL;
+	uint8_t *der = NULL;
+	char why[HSM_WHY_MAX];
+	size_t len = 0;
+
+	assert_non_null(other);
+	ca = sign_cert(k, th_ca_tbs(hsm_key_pub(k)), NULL);
+	tbs = th_leaf_tbs(ca, 77);
+	crl_tbs = th_crl_tbs(ca, 77);
+	hsm_get_stats(t->h, &before);
+	pub = k->pub;
+	k->pub = other;         /* the token now signs for another key */
+	assert_int_equal(hsm_sign_x509_der(k, tbs, NULL, &der, &len, why,
+	    sizeof(why)), ERR_HSM);
+	assert_null(der);
+	assert_string_equal(why, "certificate: the signed result does not "
+	    "verify with the CA public key");
+	assert_int_equal(hsm_sign_x509(k, tbs, NULL, &x, why, sizeof(why)),
+	    ERR_HSM);
+	assert_null(x);
+	assert_int_equal(hsm_sign_crl(k, crl_tbs, NULL, &crl, why,
+	    sizeof(why)), ERR_HSM);
+	assert_null(crl);
+	assert_string_equal(why, "CRL: the signed result does not verify with "
+	    "the CA public key");
+	k->pub = pub;
+	hsm_get_stats(t->h, &after);
+	assert_int_equal(after.failures, before.failures + 3);
+	assert_int_equal(after.signatures, before.signatures);
+	x = sign_cert(k, tbs, NULL);
+	hsm_get_stats(t->h, &after);
+	assert_int_equal(after.signatures, before.signatures + 1);
+	X509_free(x);
+	X509_CRL_free(crl_tbs);
+	X509_free(ca);
+	EVP_PKEY_free(other);
+}
+
 /* Digests and algorithm identifiers: defaults, and what is refused. */
 static void
 test_digests(void **state)
@@ -399,6 +490,9 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_crl_shapes, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_digests, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_x509_der, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_result_verified, setup,
+		    teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

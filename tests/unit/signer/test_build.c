@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
@@ -763,6 +764,83 @@ test_reservation(void **state)
 	    "(profile 'server')");
 }
 
+/* The certificate carries the CSR's subjectPublicKeyInfo byte for byte. */
+static void
+spki_same(EVP_PKEY *key)
+{
+	unsigned char *a = NULL, *b = NULL;
+	const unsigned char *p;
+	char why[WHY_LEN], info[8192];
+	X509_REQ *csr;
+	struct rq r;
+	X509 *tbs;
+	int alen, blen;
+
+	rq_init(&r, key);
+	SUBJ(&r, "CN", "www.example.org");
+	SAN(&r, "dns", "www.example.org");
+	assert_int_equal(prepare(&server, &r, &tbs, why), 0);
+	p = r.csr;
+	assert_non_null(csr = d2i_X509_REQ(NULL, &p, (long)r.req.csr_len));
+	alen = i2d_X509_PUBKEY(X509_get_X509_PUBKEY(tbs), &a);
+	blen = i2d_X509_PUBKEY(X509_REQ_get_X509_PUBKEY(csr), &b);
+	assert_true(alen > 0);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(a, b, (size_t)alen);
+	sign_and_verify(tbs, "sslserver", info, sizeof(info));
+	OPENSSL_free(a);
+	OPENSSL_free(b);
+	X509_REQ_free(csr);
+	X509_free(tbs);
+}
+
+static void
+test_spki_copied(void **state)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-384");
+
+	(void)state;
+	spki_same(ec_key);
+	spki_same(rsa_key);
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(k,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"), 1);
+	spki_same(k);
+	EVP_PKEY_free(k);
+}
+
+/* A new serial replaces the old one; the checks run again on the result. */
+static void
+test_set_serial(void **state)
+{
+	static const struct serial short_sn = { .b = { 0x05, 1, 2, 3, 4, 5, 6,
+	    7 }, .len = 8 };
+	static const struct serial lead = { .b = { 0x00, 0x05 }, .len = 2 };
+	struct serial other = serial, got;
+	const ASN1_INTEGER *sn;
+	char why[WHY_LEN];
+	struct rq r;
+	X509 *tbs;
+
+	(void)state;
+	rq_server(&r);
+	assert_int_equal(prepare(&server, &r, &tbs, why), 0);
+	other.b[other.len - 1] ^= 0xff;
+	assert_int_equal(cert_set_serial(tbs, &other), 0);
+	sn = X509_get0_serialNumber(tbs);
+	got.len = (size_t)ASN1_STRING_length(sn);
+	assert_int_equal(got.len, other.len);
+	assert_memory_equal(ASN1_STRING_get0_data(sn), other.b, other.len);
+	assert_int_equal(cert_lint(tbs, &server, &issuers[0], why, sizeof(why)),
+	    0);
+	assert_int_equal(cert_set_serial(tbs, &lead), ERR_INVAL);
+	assert_int_equal(cert_set_serial(tbs, &short_sn), 0);
+	assert_int_equal(cert_lint(tbs, &server, &issuers[0], why, sizeof(why)),
+	    ERR_POLICY);
+	assert_string_equal(why, "serial number of 8 octets is shorter than 9 "
+	    "(64 bits of entropy)");
+	X509_free(tbs);
+}
+
 static void
 test_request_hash(void **state)
 {
@@ -821,6 +899,8 @@ main(void)
 		cmocka_unit_test(test_san_syntax),
 		cmocka_unit_test(test_validity),
 		cmocka_unit_test(test_reservation),
+		cmocka_unit_test(test_spki_copied),
+		cmocka_unit_test(test_set_serial),
 		cmocka_unit_test(test_request_hash),
 	};
 

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include <openssl/bn.h>
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
 #include <openssl/x509v3.h>
@@ -303,6 +304,90 @@ test_curves_refused(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* An EC P-256 subjectPublicKeyInfo holding the point bytes pt as they are. */
+static X509_PUBKEY *
+spki_p256(const uint8_t *pt, size_t len)
+{
+	X509_PUBKEY *k = X509_PUBKEY_new();
+	unsigned char *b = OPENSSL_memdup(pt, len);
+
+	assert_non_null(k);
+	assert_non_null(b);
+	assert_int_equal(X509_PUBKEY_set0_param(k,
+	    OBJ_nid2obj(NID_X9_62_id_ecPublicKey), V_ASN1_OBJECT,
+	    OBJ_nid2obj(NID_X9_62_prime256v1), b, (int)len), 1);
+	return k;
+}
+
+static void
+expect_spki(const uint8_t *pt, size_t len, int want, const char *msg)
+{
+	X509_PUBKEY *k = spki_p256(pt, len);
+	char why[WHY_LEN] = "";
+
+	assert_int_equal(cert_check_key(k, &profile, "test", why, sizeof(why)),
+	    want);
+	assert_string_equal(why, msg);
+	X509_PUBKEY_free(k);
+}
+
+/* Keys are decoded from their bytes: every point form, and no point off the curve. */
+static void
+test_ec_points(void **state)
+{
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	uint8_t pt[133], der[DER_MAX];
+	char why[WHY_LEN];
+	size_t len;
+
+	(void)state;
+	assert_int_equal(EVP_PKEY_get_octet_string_param(k,
+	    OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt), &len), 1);
+	assert_int_equal(len, 65);
+	assert_int_equal(pt[0], 0x04);
+	expect_spki(pt, len, 0, "");
+	expect_spki(pt, len - 1, ERR_BAD_REQUEST,
+	    "test EC public key cannot be decoded");
+	pt[len - 1] ^= 0x01;    /* y + 1 or y - 1: off the curve */
+	expect_spki(pt, len, ERR_BAD_REQUEST,
+	    "test EC public key cannot be decoded");
+	pt[len - 1] ^= 0x01;
+	pt[0] = 0x00;           /* the point at infinity decodes, and is refused */
+	expect_spki(pt, 1, ERR_POLICY, "test EC public key is not a valid point");
+	/* A request with a compressed point is checked like any other. */
+	assert_int_equal(EVP_PKEY_set_utf8_string_param(k,
+	    OSSL_PKEY_PARAM_EC_POINT_CONVERSION_FORMAT, "compressed"), 1);
+	len = csr_make(k, "c.example.org", false, der);
+	assert_int_equal(parse_check(der, len, &profile, why), 0);
+	EVP_PKEY_free(k);
+}
+
+/* The RSAPublicKey in the bit string must be all there is. */
+static void
+test_rsa_encoding(void **state)
+{
+	const unsigned char *pk;
+	unsigned char *b;
+	X509_PUBKEY *k = NULL;
+	char why[WHY_LEN];
+	int pklen;
+
+	(void)state;
+	assert_int_equal(X509_PUBKEY_set(&k, rsa2048), 1);
+	assert_int_equal(cert_check_key(k, &profile, "test", why, sizeof(why)),
+	    0);
+	assert_int_equal(X509_PUBKEY_get0_param(NULL, &pk, &pklen, NULL, k), 1);
+	assert_non_null(b = OPENSSL_malloc((size_t)pklen + 1));
+	memcpy(b, pk, (size_t)pklen);
+	b[pklen] = 0;
+	assert_int_equal(X509_PUBKEY_set0_param(k,
+	    OBJ_nid2obj(NID_rsaEncryption), V_ASN1_NULL, NULL, b, pklen + 1), 1);
+	assert_int_equal(cert_check_key(k, &profile, "test", why, sizeof(why)),
+	    ERR_BAD_REQUEST);
+	assert_string_equal(why, "test RSA public key cannot be decoded");
+	X509_PUBKEY_free(k);
+}
+
 static void
 expect_der(const uint8_t *der, size_t len, const char *msg)
 {
@@ -417,6 +502,8 @@ main(void)
 		cmocka_unit_test(test_broken_signature),
 		cmocka_unit_test(test_rsa_refused),
 		cmocka_unit_test(test_curves_refused),
+		cmocka_unit_test(test_ec_points),
+		cmocka_unit_test(test_rsa_encoding),
 		cmocka_unit_test(test_malformed),
 		cmocka_unit_test(test_nesting),
 		cmocka_unit_test(test_version),

@@ -466,6 +466,241 @@ test_broken_csr_signature(void **state)
 	EVP_PKEY_free(key);
 }
 
+/* The issuing CA certificate id of the demo (ca/<id>.pem). */
+static X509 *
+demo_ca(const char *id)
+{
+	char path[400];
+	X509 *x;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/ca/%s.pem", dir, id);
+	assert_non_null(f = fopen(path, "r"));
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(x);
+	return x;
+}
+
+/* The DER of a job parses and its signature verifies with ca's key. */
+static void
+assert_signed_by(const struct sign_job *j, X509 *ca)
+{
+	const unsigned char *p = j->cert.der;
+	X509 *x;
+
+	assert_non_null(p);
+	assert_non_null(x = d2i_X509(NULL, &p, (long)j->cert.der_len));
+	assert_ptr_equal(p, j->cert.der + j->cert.der_len);
+	assert_int_equal(X509_verify(x, X509_get0_pubkey(ca)), 1);
+	X509_free(x);
+}
+
+#define MIX_JOBS 14
+
+/*
+ * A batch mixing good and bad requests, large enough to be shared with the
+ * helper thread: each bad request fails with the message it gets alone,
+ * each good one is issued, and only the good ones are recorded.
+ */
+static void
+test_batch_mixed(void **state)
+{
+	static const struct hostile bad[] = {
+		{ "dns", "P-256", "a..example.org", "server", 0, ERR_POLICY,
+		  "dns name 'a..example.org': empty label" },
+		{ "rsa1024", "rsa1024", "b.example.org", "server", 0, ERR_POLICY,
+		  "CSR RSA key of 1024 bits is shorter than the minimum 2048 of "
+		  "profile 'server'" },
+		{ "days", "P-256", "c.example.org", "server", 398, ERR_POLICY,
+		  "days 398 exceeds the maximum 397 of profile 'server'" },
+		{ "profile", "P-256", "d.example.org", "nosuch", 0, ERR_NOT_FOUND,
+		  "unknown profile 'nosuch'" },
+	};
+	struct sign_job jobs[MIX_JOBS], alone;
+	struct req_buf rbs[MIX_JOBS], rb;
+	EVP_PKEY *key = leaf_key("P-256"), *bad_keys[4];
+	X509 *ca = demo_ca("server-ca");
+	uint64_t certs = cert_count();
+	char host[64], ref[64];
+	size_t i, k, nbad = sizeof(bad) / sizeof(bad[0]), good = 0;
+
+	(void)state;
+	/* Each bad request alone first: the message to expect. */
+	for (k = 0; k < nbad; k++) {
+		assert_non_null(bad_keys[k] = leaf_key(bad[k].key));
+		snprintf(ref, sizeof(ref), "mix-alone-%s", bad[k].name);
+		server_job(&alone, &rb, bad_keys[k], bad[k].host, ref);
+		alone.req.profile = bad[k].profile;
+		alone.req.profile_len = strlen(bad[k].profile);
+		alone.req.days = bad[k].days;
+		assert_int_equal(signer_sign(eng, &alone, 1, NOW), 0);
+		assert_int_equal(alone.err, bad[k].err);
+		assert_string_equal(alone.why, bad[k].why);
+		OPENSSL_free(rb.csr);
+	}
+	for (i = 0; i < MIX_JOBS; i++) {
+		k = i / 3;
+		snprintf(ref, sizeof(ref), "mix-%zu", i);
+		if (i % 3 == 1 && k < nbad) {
+			server_job(&jobs[i], &rbs[i], bad_keys[k], bad[k].host, ref);
+			jobs[i].req.profile = bad[k].profile;
+			jobs[i].req.profile_len = strlen(bad[k].profile);
+			jobs[i].req.days = bad[k].days;
+			continue;
+		}
+		snprintf(host, sizeof(host), "mix%zu.example.org", i);
+		server_job(&jobs[i], &rbs[i], key, host, ref);
+		good++;
+	}
+	/* A broken CSR signature among them. */
+	rbs[MIX_JOBS - 1].csr[rbs[MIX_JOBS - 1].csr_len - 10] ^= 0x01;
+	good--;
+	assert_int_equal(signer_sign(eng, jobs, MIX_JOBS, NOW), 0);
+	for (i = 0; i < MIX_JOBS; i++) {
+		k = i / 3;
+		if (i % 3 == 1 && k < nbad) {
+			assert_int_equal(jobs[i].err, bad[k].err);
+			assert_string_equal(jobs[i].why, bad[k].why);
+			assert_null(jobs[i].cert.der);
+		} else if (i == MIX_JOBS - 1) {
+			assert_int_equal(jobs[i].err, ERR_POLICY);
+			assert_string_equal(jobs[i].why,
+			    "CSR signature does not verify");
+		} else {
+			if (jobs[i].err != 0)
+				fail_msg("job %zu: %s", i, jobs[i].why);
+			assert_int_equal(jobs[i].cert.status, CERT_ISSUED);
+			assert_signed_by(&jobs[i], ca);
+			if (i == 0)
+				verify_independently(jobs[i].cert.der,
+				    jobs[i].cert.der_len, "server-ca", "sslserver");
+		}
+		repo_cert_clear(&jobs[i].cert);
+		OPENSSL_free(rbs[i].csr);
+	}
+	assert_int_equal(cert_count(), certs + good);
+	for (k = 0; k < nbad; k++)
+		EVP_PKEY_free(bad_keys[k]);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+}
+
+/* A full batch: one certificate and one serial per ref, each signed by its issuer. */
+static void
+test_batch_full(void **state)
+{
+	struct sign_job jobs[SIGNER_BATCH_MAX];
+	struct req_buf rbs[SIGNER_BATCH_MAX];
+	EVP_PKEY *key = leaf_key("P-256");
+	X509 *ca = demo_ca("server-ca");
+	uint64_t certs = cert_count();
+	char host[64], ref[64];
+	size_t i, k;
+
+	(void)state;
+	for (i = 0; i < SIGNER_BATCH_MAX; i++) {
+		snprintf(host, sizeof(host), "full%zu.example.org", i);
+		snprintf(ref, sizeof(ref), "full-%zu", i);
+		server_job(&jobs[i], &rbs[i], key, host, ref);
+	}
+	assert_int_equal(signer_sign(eng, jobs, SIGNER_BATCH_MAX, NOW), 0);
+	for (i = 0; i < SIGNER_BATCH_MAX; i++) {
+		if (jobs[i].err != 0)
+			fail_msg("job %zu: %s", i, jobs[i].why);
+		assert_signed_by(&jobs[i], ca);
+		for (k = 0; k < i; k++)
+			assert_int_not_equal(serial_cmp(&jobs[i].cert.serial,
+			    &jobs[k].cert.serial), 0);
+	}
+	assert_int_equal(cert_count(), certs + SIGNER_BATCH_MAX);
+	verify_independently(jobs[SIGNER_BATCH_MAX - 1].cert.der,
+	    jobs[SIGNER_BATCH_MAX - 1].cert.der_len, "server-ca", "sslserver");
+	for (i = 0; i < SIGNER_BATCH_MAX; i++) {
+		repo_cert_clear(&jobs[i].cert);
+		OPENSSL_free(rbs[i].csr);
+	}
+	X509_free(ca);
+	EVP_PKEY_free(key);
+}
+
+struct pending {
+	const struct repo_cert *want;
+	struct repo_cert got;
+};
+
+static int
+pending_txn(struct repo_txn *t, void *ctx, char *why, size_t whylen)
+{
+	struct pending *p = ctx;
+
+	repo_cert_clear(&p->got);
+	return repo_cert_reserve(t, p->want, &p->got, why, whylen);
+}
+
+/*
+ * A reservation left pending by an earlier run, in a batch with new
+ * requests: it is signed with its recorded serial and validity.
+ */
+static void
+test_batch_pending(void **state)
+{
+	struct sign_job jobs[6];
+	struct req_buf rbs[6];
+	EVP_PKEY *key = leaf_key("P-256");
+	X509 *ca = demo_ca("server-ca");
+	struct repo_cert want = { 0 };
+	struct pending pend = { .want = &want };
+	const unsigned char *p;
+	char host[64], ref[64], why[256];
+	int64_t nb, na;
+	X509 *x;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < 6; i++) {
+		snprintf(host, sizeof(host), "pend%zu.example.org", i);
+		snprintf(ref, sizeof(ref), "pend-%zu", i);
+		server_job(&jobs[i], &rbs[i], key, host, ref);
+	}
+	/* Job 2's reservation, as a run that died before signing left it. */
+	snprintf(want.issuer, sizeof(want.issuer), "server-ca");
+	snprintf(want.profile, sizeof(want.profile), "server");
+	memcpy(want.ref, jobs[2].ref, jobs[2].ref_len);
+	want.ref_len = jobs[2].ref_len;
+	assert_int_equal(cert_request_hash(&jobs[2].req, want.req_hash), 0);
+	want.not_before = NOW - 7200;
+	want.not_after = NOW + 30 * 86400;
+	want.created = NOW - 7200;
+	snprintf(want.subject, sizeof(want.subject), "CN=pend2.example.org");
+	if (repo_update(signer_repo(eng), pending_txn, &pend, why,
+	    sizeof(why)) != 0)
+		fail_msg("reserve: %s", why);
+	assert_int_equal(pend.got.status, CERT_PENDING);
+	assert_int_equal(signer_sign(eng, jobs, 6, NOW), 0);
+	for (i = 0; i < 6; i++) {
+		if (jobs[i].err != 0)
+			fail_msg("job %zu: %s", i, jobs[i].why);
+		assert_int_equal(jobs[i].cert.status, CERT_ISSUED);
+		assert_signed_by(&jobs[i], ca);
+	}
+	assert_int_equal(serial_cmp(&jobs[2].cert.serial, &pend.got.serial), 0);
+	p = jobs[2].cert.der;
+	assert_non_null(x = d2i_X509(NULL, &p, (long)jobs[2].cert.der_len));
+	assert_int_equal(cert_time_get(X509_get0_notBefore(x), &nb), 0);
+	assert_int_equal(cert_time_get(X509_get0_notAfter(x), &na), 0);
+	assert_int_equal(nb, want.not_before);
+	assert_int_equal(na, want.not_after);
+	X509_free(x);
+	for (i = 0; i < 6; i++) {
+		repo_cert_clear(&jobs[i].cert);
+		OPENSSL_free(rbs[i].csr);
+	}
+	repo_cert_clear(&pend.got);
+	X509_free(ca);
+	EVP_PKEY_free(key);
+}
+
 /* Revocation: known serials, unknown serials, first revocation wins, idempotent refs. */
 static void
 test_revoke(void **state)
@@ -655,6 +890,9 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_issue_client),
 		cmocka_unit_test(test_idempotent_ref),
 		cmocka_unit_test(test_batch),
+		cmocka_unit_test(test_batch_mixed),
+		cmocka_unit_test(test_batch_full),
+		cmocka_unit_test(test_batch_pending),
 		cmocka_unit_test(test_hostile),
 		cmocka_unit_test(test_no_issuer_covers),
 		cmocka_unit_test(test_broken_csr_signature),
