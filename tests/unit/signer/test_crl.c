@@ -510,6 +510,38 @@ test_encoding_edges(void **state)
 	crl_clear(&c);
 }
 
+/* The ECDSA P-256 issuer's CRL: an ECDSA-Sig-Value that OpenSSL and GnuTLS accept. */
+static void
+test_ec_issuer(void **state)
+{
+	const struct cert_issuer *iss;
+	char why[512], cmd[2048], crl[280], ca[280];
+	struct crl c;
+	X509_CRL *x;
+	size_t n, i;
+
+	(void)state;
+	iss = signer_issuers(eng, &n);
+	for (i = 0; i < n && strcmp(iss[i].conf->id, "client-ca") != 0; i++)
+		;
+	assert_true(i < n);
+	assert_int_equal(crl_make(eng, i, 0, NOW, &c, why, sizeof(why)), 0);
+	x = parse(&c);
+	assert_int_equal(X509_CRL_get_signature_nid(x), NID_ecdsa_with_SHA256);
+	assert_int_equal(X509_CRL_verify(x, X509_get0_pubkey(iss[i].cert)), 1);
+	X509_CRL_free(x);
+	snprintf(crl, sizeof(crl), "%s/ec.crl", dir);
+	snprintf(ca, sizeof(ca), "%s/ca/client-ca.pem", dir);
+	write_file(crl, c.der, c.len);
+	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -CAfile %s "
+	    "-noout -verify 2>&1 | grep -qx 'verify OK' && openssl crl -inform "
+	    "DER -in %s -out %s.pem && certtool --verify-crl "
+	    "--load-ca-certificate %s --infile %s.pem 2>&1 | grep -q "
+	    "'Verification output: Verified'", crl, ca, crl, crl, ca, crl);
+	assert_int_equal(run(cmd), 0);
+	crl_clear(&c);
+}
+
 /* The repository stays sound: old CRLs pruned, marks and numbers consistent. */
 static void
 test_repository_sound(void **state)
@@ -532,6 +564,7 @@ main(void)
 		cmocka_unit_test(test_expiry_grace),
 		cmocka_unit_test(test_delta),
 		cmocka_unit_test(test_verifiers),
+		cmocka_unit_test(test_ec_issuer),
 		cmocka_unit_test(test_pruning),
 		cmocka_unit_test(test_encoding_edges),
 		cmocka_unit_test(test_repository_sound),
