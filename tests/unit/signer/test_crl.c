@@ -22,26 +22,16 @@
 #include "config/config.h"
 #include "proto/proto.h"
 #include "signer/signer.h"
+#include "tests/unit/signer/demo_fixture.h"
 
 #define DAY CERT_DAY_SECONDS
 
 static int64_t NOW;
-static char dir[256];
-static char conf_file[300];
-static struct conf_signerd conf;
-static struct signer *eng;
+static struct demo_fixture fx;
 static size_t SERVER;                   /* index of server-ca */
 static unsigned serial_seq = 0x100;
 
 /* ---- helpers ------------------------------------------------------------- */
-
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
 
 static void
 write_file(const char *path, const uint8_t *b, size_t n)
@@ -80,7 +70,7 @@ revoke_one(struct serial s, int reason, int64_t at)
 	j.time = at;
 	j.ref = (const uint8_t *)ref;
 	j.ref_len = strlen(ref);
-	assert_int_equal(signer_revoke(eng, &j, 1, at), 0);
+	assert_int_equal(signer_revoke(fx.eng, &j, 1, at), 0);
 	assert_int_equal(j.err, 0);
 }
 
@@ -141,7 +131,7 @@ static void
 get(uint64_t delta_base, int64_t now, struct crl *c)
 {
 	char why[512] = "";
-	int rc = crl_get(eng, SERVER, delta_base, now, true, 0, c, why,
+	int rc = crl_get(fx.eng, SERVER, delta_base, now, true, 0, c, why,
 	    sizeof(why));
 
 	if (rc != 0)
@@ -154,26 +144,13 @@ static int
 group_setup(void **state)
 {
 	const struct cert_issuer *iss;
-	char why[512];
 	size_t n, i;
 
 	(void)state;
 	NOW = (int64_t)time(NULL);
-	snprintf(dir, sizeof(dir), "%s/signer-crl.XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(dir) == NULL || rmdir(dir) != 0)
+	if (demo_fixture_open(&fx, "crl") != 0)
 		return -1;
-	if (signer_demo_create(dir, why, sizeof(why)) != 0) {
-		fprintf(stderr, "demo: %s\n", why);
-		return -1;
-	}
-	snprintf(conf_file, sizeof(conf_file), "%s/signerd.yaml", dir);
-	if (conf_load_signerd(conf_file, &conf, why) != 0 ||
-	    signer_open(&conf, SIGNER_OPEN_CREATE, &eng, why, sizeof(why)) != 0) {
-		fprintf(stderr, "open: %s\n", why);
-		return -1;
-	}
-	iss = signer_issuers(eng, &n);
+	iss = signer_issuers(fx.eng, &n);
 	for (i = 0; i < n; i++)
 		if (strcmp(iss[i].conf->id, "server-ca") == 0)
 			SERVER = i;
@@ -183,15 +160,8 @@ group_setup(void **state)
 static int
 group_teardown(void **state)
 {
-	char cmd[400];
-
 	(void)state;
-	signer_close(eng);
-	conf_signerd_free(&conf);
-	if (getenv("KEEP_TMP") != NULL)
-		return 0;
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return run(cmd) == 0 ? 0 : -1;
+	return demo_fixture_close(&fx);
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -210,7 +180,7 @@ test_first_then_stored(void **state)
 	assert_true(ext_uint(x, NID_crl_number, NULL) == a.number);
 	assert_true(a.number >= (uint64_t)NOW * CRL_NUMBER_NODE_FACTOR + 1);
 	assert_int_equal(X509_CRL_verify(x, X509_get0_pubkey(
-	    signer_issuers(eng, &(size_t){ 0 })[SERVER].cert)), 1);
+	    signer_issuers(fx.eng, &(size_t){ 0 })[SERVER].cert)), 1);
 	X509_CRL_free(x);
 	get(0, NOW + 60, &b);
 	assert_true(b.number == a.number);
@@ -256,7 +226,7 @@ test_revocation_regenerates(void **state)
 static void
 test_refresh_point(void **state)
 {
-	const struct conf_crl *cc = &conf.issuers[SERVER].crl;
+	const struct conf_crl *cc = &fx.conf.issuers[SERVER].crl;
 	int64_t half = (int64_t)cc->lifetime_days * DAY * cc->refresh_percent / 100;
 	struct crl a, b, c;
 
@@ -286,13 +256,13 @@ test_numbers_grow(void **state)
 	revoke_one(unknown_serial(), CRL_REASON_NONE, NOW);
 	get(0, NOW + 3, &b);             /* and was set back */
 	assert_true(b.number > a.number);
-	signer_close(eng);
-	assert_int_equal(signer_open(&conf, 0, &eng, why, sizeof(why)), 0);
+	signer_close(fx.eng);
+	assert_int_equal(signer_open(&fx.conf, 0, &fx.eng, why, sizeof(why)), 0);
 	revoke_one(unknown_serial(), CRL_REASON_NONE, NOW);
 	get(0, NOW + 3, &c);
 	assert_true(c.number > b.number);
 	crl_clear(&a);
-	assert_int_equal(crl_make(eng, SERVER, 0, NOW + 3, &a, why,
+	assert_int_equal(crl_make(fx.eng, SERVER, 0, NOW + 3, &a, why,
 	    sizeof(why)), 0);
 	assert_true(a.number == c.number + 1);
 	crl_clear(&a);
@@ -304,7 +274,7 @@ test_numbers_grow(void **state)
 static void
 test_expiry_grace(void **state)
 {
-	const struct conf_crl *cc = &conf.issuers[SERVER].crl;
+	const struct conf_crl *cc = &fx.conf.issuers[SERVER].crl;
 	struct revoke_job j;
 	struct repo_txn *t;
 	struct repo_cert req, cert;
@@ -323,7 +293,7 @@ test_expiry_grace(void **state)
 	req.not_before = NOW - 10 * DAY;
 	req.not_after = end = NOW - DAY;
 	req.created = req.not_before;
-	assert_int_equal(repo_begin(signer_repo(eng), true, &t, why,
+	assert_int_equal(repo_begin(signer_repo(fx.eng), true, &t, why,
 	    sizeof(why)), 0);
 	assert_int_equal(repo_cert_reserve(t, &req, &cert, why, sizeof(why)), 0);
 	assert_int_equal(repo_commit(t, why, sizeof(why)), 0);
@@ -333,13 +303,13 @@ test_expiry_grace(void **state)
 	j.ref = (const uint8_t *)"expiring-r";
 	j.ref_len = 10;
 	j.time = NOW - 5 * DAY;
-	assert_int_equal(signer_revoke(eng, &j, 1, NOW), 0);
+	assert_int_equal(signer_revoke(fx.eng, &j, 1, NOW), 0);
 	assert_int_equal(j.err, 0);
 	get(0, end + (int64_t)cc->grace_days * DAY - 60, &a);
 	x = parse(&a);
 	assert_true(listed(x, &cert.serial));
 	X509_CRL_free(x);
-	assert_int_equal(crl_make(eng, SERVER, 0, end +
+	assert_int_equal(crl_make(fx.eng, SERVER, 0, end +
 	    (int64_t)cc->grace_days * DAY + 60, &b, why, sizeof(why)), 0);
 	x = parse(&b);
 	assert_false(listed(x, &cert.serial));
@@ -380,7 +350,7 @@ test_delta(void **state)
 	X509_CRL_free(x);
 	get(base.number, NOW + 7, &d2);
 	assert_true(d2.number == d1.number);
-	assert_int_equal(crl_get(eng, SERVER, 12345, NOW, true, 0, &none, why,
+	assert_int_equal(crl_get(fx.eng, SERVER, 12345, NOW, true, 0, &none, why,
 	    sizeof(why)), ERR_NOT_FOUND);
 	crl_clear(&base);
 	crl_clear(&d0);
@@ -400,11 +370,11 @@ test_verifiers(void **state)
 	get(0, NOW, &c);       /* verifiers refuse CRLs from the future */
 	revoke_one(unknown_serial(), CRL_REASON_NONE, NOW);
 	get(c.number, NOW, &d);
-	snprintf(crl, sizeof(crl), "%s/t.crl", dir);
-	snprintf(delta, sizeof(delta), "%s/t-delta.crl", dir);
-	snprintf(bad, sizeof(bad), "%s/bad.crl", dir);
-	snprintf(ca, sizeof(ca), "%s/ca/server-ca.pem", dir);
-	snprintf(db, sizeof(db), "%s/nssdb", dir);
+	snprintf(crl, sizeof(crl), "%s/t.crl", fx.dir);
+	snprintf(delta, sizeof(delta), "%s/t-delta.crl", fx.dir);
+	snprintf(bad, sizeof(bad), "%s/bad.crl", fx.dir);
+	snprintf(ca, sizeof(ca), "%s/ca/server-ca.pem", fx.dir);
+	snprintf(db, sizeof(db), "%s/nssdb", fx.dir);
 	write_file(crl, c.der, c.len);
 	write_file(delta, d.der, d.len);
 	c.der[c.len - 8] ^= 0x01;       /* inside the signature */
@@ -413,28 +383,28 @@ test_verifiers(void **state)
 	    "-noout -verify 2>&1 | grep -qx 'verify OK' && openssl crl -inform DER "
 	    "-in %s -CAfile %s -noout -verify 2>&1 | grep -qx 'verify OK'", crl, ca,
 	    delta, ca);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(demo_run(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -CAfile %s "
 	    "-noout -verify 2>&1 | grep -q 'verify failure'", bad, ca);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(demo_run(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -out %s.pem && "
 	    "certtool --verify-crl --load-ca-certificate %s --infile %s.pem "
 	    "2>&1 | grep -q 'Verification output: Verified'", crl, crl, ca, crl);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(demo_run(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -out %s.pem && "
 	    "certtool --verify-crl --load-ca-certificate %s --infile %s.pem "
 	    "2>&1 | grep -q 'Verification output: Verified'", bad, bad, ca, bad);
-	assert_int_not_equal(run(cmd), 0);
+	assert_int_not_equal(demo_run(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "mkdir -p %s && certutil -N -d sql:%s "
 	    "--empty-password && certutil -A -d sql:%s -n ca -t C,C,C -a -i %s "
 	    "&& crlutil -I -d sql:%s -i %s -t 1 >/dev/null 2>&1", db, db, db, ca,
 	    db, crl);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(demo_run(cmd), 0);
 	snprintf(cmd, sizeof(cmd), "rm -rf %s && mkdir -p %s && certutil -N -d "
 	    "sql:%s --empty-password && certutil -A -d sql:%s -n ca -t C,C,C -a "
 	    "-i %s && crlutil -I -d sql:%s -i %s -t 1 >/dev/null 2>&1", db, db,
 	    db, db, ca, db, bad);
-	assert_int_not_equal(run(cmd), 0);
+	assert_int_not_equal(demo_run(cmd), 0);
 	crl_clear(&c);
 	crl_clear(&d);
 }
@@ -443,7 +413,7 @@ test_verifiers(void **state)
 static void
 test_pruning(void **state)
 {
-	const struct conf_crl *cc = &conf.issuers[SERVER].crl;
+	const struct conf_crl *cc = &fx.conf.issuers[SERVER].crl;
 	struct crl old, delta, now, later;
 	struct repo_crl r;
 	struct repo_txn *t;
@@ -456,7 +426,7 @@ test_pruning(void **state)
 	get(old.number, NOW + 100 * DAY, &delta);
 	revoke_one(unknown_serial(), CRL_REASON_NONE, NOW);
 	get(0, NOW + 100 * DAY + 1, &now);
-	assert_int_equal(repo_begin(signer_repo(eng), false, &t, why,
+	assert_int_equal(repo_begin(signer_repo(fx.eng), false, &t, why,
 	    sizeof(why)), 0);
 	assert_int_equal(repo_crl_base(t, "server-ca", old.number, &r, why,
 	    sizeof(why)), 0);
@@ -467,7 +437,7 @@ test_pruning(void **state)
 	repo_abort(t);
 	/* A complete CRL made once the old one has expired ends it and its delta. */
 	get(0, NOW + 100 * DAY + life, &later);
-	assert_int_equal(repo_begin(signer_repo(eng), false, &t, why,
+	assert_int_equal(repo_begin(signer_repo(fx.eng), false, &t, why,
 	    sizeof(why)), 0);
 	assert_int_equal(repo_crl_base(t, "server-ca", old.number, &r, why,
 	    sizeof(why)), ERR_NOT_FOUND);
@@ -477,7 +447,7 @@ test_pruning(void **state)
 	    sizeof(why)), 0);
 	repo_abort(t);
 	crl_clear(&delta);
-	assert_int_equal(crl_get(eng, SERVER, old.number, NOW + 100 * DAY +
+	assert_int_equal(crl_get(fx.eng, SERVER, old.number, NOW + 100 * DAY +
 	    life, true, 0, &delta, why, sizeof(why)) == ERR_NOT_FOUND, 1);
 	crl_clear(&old);
 	crl_clear(&delta);
@@ -498,7 +468,7 @@ test_encoding_edges(void **state)
 	(void)state;
 	memset(hi.b, 0xff, sizeof(hi.b));
 	revoke_one(hi, CRL_REASON_AA_COMPROMISE, NOW);
-	assert_int_equal(crl_make(eng, SERVER, 0, y2051, &c, why,
+	assert_int_equal(crl_make(fx.eng, SERVER, 0, y2051, &c, why,
 	    sizeof(why)), 0);
 	x = parse(&c);
 	assert_true(listed(x, &hi));
@@ -521,24 +491,24 @@ test_ec_issuer(void **state)
 	size_t n, i;
 
 	(void)state;
-	iss = signer_issuers(eng, &n);
+	iss = signer_issuers(fx.eng, &n);
 	for (i = 0; i < n && strcmp(iss[i].conf->id, "client-ca") != 0; i++)
 		;
 	assert_true(i < n);
-	assert_int_equal(crl_make(eng, i, 0, NOW, &c, why, sizeof(why)), 0);
+	assert_int_equal(crl_make(fx.eng, i, 0, NOW, &c, why, sizeof(why)), 0);
 	x = parse(&c);
 	assert_int_equal(X509_CRL_get_signature_nid(x), NID_ecdsa_with_SHA256);
 	assert_int_equal(X509_CRL_verify(x, X509_get0_pubkey(iss[i].cert)), 1);
 	X509_CRL_free(x);
-	snprintf(crl, sizeof(crl), "%s/ec.crl", dir);
-	snprintf(ca, sizeof(ca), "%s/ca/client-ca.pem", dir);
+	snprintf(crl, sizeof(crl), "%s/ec.crl", fx.dir);
+	snprintf(ca, sizeof(ca), "%s/ca/client-ca.pem", fx.dir);
 	write_file(crl, c.der, c.len);
 	snprintf(cmd, sizeof(cmd), "openssl crl -inform DER -in %s -CAfile %s "
 	    "-noout -verify 2>&1 | grep -qx 'verify OK' && openssl crl -inform "
 	    "DER -in %s -out %s.pem && certtool --verify-crl "
 	    "--load-ca-certificate %s --infile %s.pem 2>&1 | grep -q "
 	    "'Verification output: Verified'", crl, ca, crl, crl, ca, crl);
-	assert_int_equal(run(cmd), 0);
+	assert_int_equal(demo_run(cmd), 0);
 	crl_clear(&c);
 }
 
@@ -549,7 +519,7 @@ test_repository_sound(void **state)
 	char why[512];
 
 	(void)state;
-	assert_int_equal(repo_verify(signer_repo(eng), NULL, NULL, why,
+	assert_int_equal(repo_verify(signer_repo(fx.eng), NULL, NULL, why,
 	    sizeof(why)), 0);
 }
 

@@ -24,13 +24,11 @@
 #include "config/config.h"
 #include "proto/proto.h"
 #include "signer/signer.h"
+#include "tests/unit/signer/demo_fixture.h"
 
 static int64_t NOW;                     /* the demo CAs start now */
 
-static char dir[256];
-static char conf_file[300];
-static struct conf_signerd conf;
-static struct signer *eng;
+static struct demo_fixture fx;
 
 /* ---- helpers ------------------------------------------------------------- */
 
@@ -99,14 +97,6 @@ server_job(struct sign_job *j, struct req_buf *rb, EVP_PKEY *key,
 	j->ref_len = strlen(rb->ref);
 }
 
-static int
-run(const char *cmd)
-{
-	int rc = system(cmd);
-
-	return WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-}
-
 /* Run cmd; on failure show the file its output went to. */
 static void
 run_ok(const char *cmd, const char *out)
@@ -114,7 +104,7 @@ run_ok(const char *cmd, const char *out)
 	char buf[2048] = "";
 	FILE *f;
 
-	if (run(cmd) == 0)
+	if (demo_run(cmd) == 0)
 		return;
 	if ((f = fopen(out, "r")) != NULL) {
 		buf[fread(buf, 1, sizeof(buf) - 1, f)] = '\0';
@@ -145,18 +135,18 @@ verify_independently(const uint8_t *der, size_t len, const char *ca,
 {
 	char leaf[400], cmd[4096], out[400];
 
-	snprintf(leaf, sizeof(leaf), "%s/leaf.pem", dir);
-	snprintf(out, sizeof(out), "%s/verify.out", dir);
+	snprintf(leaf, sizeof(leaf), "%s/leaf.pem", fx.dir);
+	snprintf(out, sizeof(out), "%s/verify.out", fx.dir);
 	write_pem(leaf, der, len);
 	snprintf(cmd, sizeof(cmd), "openssl verify -x509_strict -purpose %s "
 	    "-CAfile %s/ca/root.pem -untrusted %s/ca/%s.pem %s "
-	    ">%s/verify.out 2>&1", purpose, dir, dir, ca, leaf, dir);
+	    ">%s/verify.out 2>&1", purpose, fx.dir, fx.dir, ca, leaf, fx.dir);
 	run_ok(cmd, out);
 	snprintf(cmd, sizeof(cmd), "cat %s %s/ca/%s.pem > %s/chain.pem && "
 	    "certtool --verify --load-ca-certificate %s/ca/root.pem "
 	    "--infile %s/chain.pem >%s/verify.out 2>&1 && "
 	    "grep -q 'Chain verification output: Verified' %s/verify.out",
-	    leaf, dir, ca, dir, dir, dir, dir, dir);
+	    leaf, fx.dir, ca, fx.dir, fx.dir, fx.dir, fx.dir, fx.dir);
 	run_ok(cmd, out);
 }
 
@@ -166,7 +156,7 @@ cert_count(void)
 	struct repo_stats st;
 	struct repo_txn *t;
 
-	assert_int_equal(repo_begin(signer_repo(eng), false, &t, NULL, 0), 0);
+	assert_int_equal(repo_begin(signer_repo(fx.eng), false, &t, NULL, 0), 0);
 	assert_int_equal(repo_stats(t, NULL, &st, NULL, 0), 0);
 	repo_abort(t);
 	return st.certs;
@@ -178,7 +168,7 @@ event_count(void)
 	uint64_t seq;
 	struct repo_txn *t;
 
-	assert_int_equal(repo_begin(signer_repo(eng), false, &t, NULL, 0), 0);
+	assert_int_equal(repo_begin(signer_repo(fx.eng), false, &t, NULL, 0), 0);
 	assert_int_equal(repo_vv_get(t, 1, &seq, NULL, 0), 0);
 	repo_abort(t);
 	return seq;
@@ -189,40 +179,16 @@ event_count(void)
 static int
 group_setup(void **state)
 {
-	char why[512];
-
 	(void)state;
 	NOW = (int64_t)time(NULL);
-	snprintf(dir, sizeof(dir), "%s/signer-engine.XXXXXX",
-	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
-	if (mkdtemp(dir) == NULL || rmdir(dir) != 0)
-		return -1;
-	if (signer_demo_create(dir, why, sizeof(why)) != 0) {
-		fprintf(stderr, "demo: %s\n", why);
-		return -1;
-	}
-	snprintf(conf_file, sizeof(conf_file), "%s/signerd.yaml", dir);
-	if (conf_load_signerd(conf_file, &conf, why) != 0) {
-		fprintf(stderr, "conf: %s\n", why);
-		return -1;
-	}
-	if (signer_open(&conf, SIGNER_OPEN_CREATE, &eng, why, sizeof(why)) != 0) {
-		fprintf(stderr, "open: %s\n", why);
-		return -1;
-	}
-	return 0;
+	return demo_fixture_open(&fx, "engine");
 }
 
 static int
 group_teardown(void **state)
 {
-	char cmd[400];
-
 	(void)state;
-	signer_close(eng);
-	conf_signerd_free(&conf);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	return run(cmd) == 0 ? 0 : -1;
+	return demo_fixture_close(&fx);
 }
 
 /* ---- tests --------------------------------------------------------------- */
@@ -245,13 +211,13 @@ test_issue_key_types(void **state)
 		assert_non_null(key);
 		snprintf(ref, sizeof(ref), "key-type-%s", types[i]);
 		server_job(&j, &rb, key, "www.example.org", ref);
-		assert_int_equal(signer_sign(eng, &j, 1, NOW), 0);
+		assert_int_equal(signer_sign(fx.eng, &j, 1, NOW), 0);
 		if (j.err != 0)
 			fail_msg("%s: %s", types[i], j.why);
 		assert_int_equal(j.cert.status, CERT_ISSUED);
 		assert_string_equal(j.cert.issuer, "server-ca");
 		assert_int_equal(j.cert.serial.len, SERIAL_LEN);
-		assert_int_equal(j.cert.serial.b[0], conf.node);
+		assert_int_equal(j.cert.serial.b[0], fx.conf.node);
 		verify_independently(j.cert.der, j.cert.der_len, "server-ca",
 		    "sslserver");
 		repo_cert_clear(&j.cert);
@@ -277,7 +243,7 @@ test_issue_client(void **state)
 	    .san = &san, .n_san = 1 };
 	j.ref = (const uint8_t *)"client-1";
 	j.ref_len = 8;
-	assert_int_equal(signer_sign(eng, &j, 1, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, &j, 1, NOW), 0);
 	if (j.err != 0)
 		fail_msg("%s", j.why);
 	assert_string_equal(j.cert.issuer, "client-ca");
@@ -300,21 +266,21 @@ test_idempotent_ref(void **state)
 
 	(void)state;
 	server_job(&a, &ra, key, "idem.example.org", "idem-1");
-	assert_int_equal(signer_sign(eng, &a, 1, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, &a, 1, NOW), 0);
 	assert_int_equal(a.err, 0);
 	before = cert_count();
 	/* The same request later, re-encoded: same bytes, same certificate. */
 	server_job(&b, &rb, key, "idem.example.org", "idem-1");
 	b.req.csr = ra.csr;
 	b.req.csr_len = ra.csr_len;
-	assert_int_equal(signer_sign(eng, &b, 1, NOW + 600), 0);
+	assert_int_equal(signer_sign(fx.eng, &b, 1, NOW + 600), 0);
 	assert_int_equal(b.err, 0);
 	assert_int_equal(b.cert.der_len, a.cert.der_len);
 	assert_memory_equal(b.cert.der, a.cert.der, a.cert.der_len);
 	assert_int_equal(cert_count(), before);
 	/* The same ref for another key: refused, nothing recorded. */
 	server_job(&c, &rc, other, "idem.example.org", "idem-1");
-	assert_int_equal(signer_sign(eng, &c, 1, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, &c, 1, NOW), 0);
 	assert_int_equal(c.err, ERR_CONFLICT);
 	assert_non_null(strstr(c.why, "ref was already used"));
 	assert_int_equal(cert_count(), before);
@@ -349,7 +315,7 @@ test_batch(void **state)
 		jobs[i].req.csr = rbs[i - 18].csr;
 		jobs[i].req.csr_len = rbs[i - 18].csr_len;
 	}
-	assert_int_equal(signer_sign(eng, jobs, 20, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, jobs, 20, NOW), 0);
 	for (i = 0; i < 20; i++) {
 		if (jobs[i].err != 0)
 			fail_msg("job %zu: %s", i, jobs[i].why);
@@ -413,7 +379,7 @@ test_hostile(void **state)
 		j.req.profile = h->profile;
 		j.req.profile_len = strlen(h->profile);
 		j.req.days = h->days;
-		assert_int_equal(signer_sign(eng, &j, 1, NOW), 0);
+		assert_int_equal(signer_sign(fx.eng, &j, 1, NOW), 0);
 		if (j.err != h->err || strstr(j.why, h->why) == NULL)
 			fail_msg("%s: got %d '%s'", h->name, j.err, j.why);
 		OPENSSL_free(rb.csr);
@@ -435,10 +401,10 @@ test_no_issuer_covers(void **state)
 	size_t n;
 
 	(void)state;
-	iss = signer_issuers(eng, &n);
+	iss = signer_issuers(fx.eng, &n);
 	assert_true(n >= 1);
 	server_job(&j, &rb, key, "late.example.org", "late-1");
-	assert_int_equal(signer_sign(eng, &j, 1, iss[0].not_after - 100 * 86400), 0);
+	assert_int_equal(signer_sign(fx.eng, &j, 1, iss[0].not_after - 100 * 86400), 0);
 	assert_int_equal(j.err, ERR_POLICY);
 	assert_non_null(strstr(j.why, "no issuer of profile 'server' covers"));
 	assert_int_equal(cert_count(), certs);
@@ -458,7 +424,7 @@ test_broken_csr_signature(void **state)
 	(void)state;
 	server_job(&j, &rb, key, "broken.example.org", "broken-sig");
 	rb.csr[rb.csr_len - 10] ^= 0x01;        /* inside the signature bits */
-	assert_int_equal(signer_sign(eng, &j, 1, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, &j, 1, NOW), 0);
 	assert_int_equal(j.err, ERR_POLICY);
 	assert_non_null(strstr(j.why, "signature"));
 	assert_int_equal(cert_count(), certs);
@@ -474,7 +440,7 @@ demo_ca(const char *id)
 	X509 *x;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/ca/%s.pem", dir, id);
+	snprintf(path, sizeof(path), "%s/ca/%s.pem", fx.dir, id);
 	assert_non_null(f = fopen(path, "r"));
 	x = PEM_read_X509(f, NULL, NULL, NULL);
 	fclose(f);
@@ -534,7 +500,7 @@ test_batch_mixed(void **state)
 		alone.req.profile = bad[k].profile;
 		alone.req.profile_len = strlen(bad[k].profile);
 		alone.req.days = bad[k].days;
-		assert_int_equal(signer_sign(eng, &alone, 1, NOW), 0);
+		assert_int_equal(signer_sign(fx.eng, &alone, 1, NOW), 0);
 		assert_int_equal(alone.err, bad[k].err);
 		assert_string_equal(alone.why, bad[k].why);
 		OPENSSL_free(rb.csr);
@@ -556,7 +522,7 @@ test_batch_mixed(void **state)
 	/* A broken CSR signature among them. */
 	rbs[MIX_JOBS - 1].csr[rbs[MIX_JOBS - 1].csr_len - 10] ^= 0x01;
 	good--;
-	assert_int_equal(signer_sign(eng, jobs, MIX_JOBS, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, jobs, MIX_JOBS, NOW), 0);
 	for (i = 0; i < MIX_JOBS; i++) {
 		k = i / 3;
 		if (i % 3 == 1 && k < nbad) {
@@ -604,7 +570,7 @@ test_batch_full(void **state)
 		snprintf(ref, sizeof(ref), "full-%zu", i);
 		server_job(&jobs[i], &rbs[i], key, host, ref);
 	}
-	assert_int_equal(signer_sign(eng, jobs, SIGNER_BATCH_MAX, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, jobs, SIGNER_BATCH_MAX, NOW), 0);
 	for (i = 0; i < SIGNER_BATCH_MAX; i++) {
 		if (jobs[i].err != 0)
 			fail_msg("job %zu: %s", i, jobs[i].why);
@@ -673,11 +639,11 @@ test_batch_pending(void **state)
 	want.not_after = NOW + 30 * 86400;
 	want.created = NOW - 7200;
 	snprintf(want.subject, sizeof(want.subject), "CN=pend2.example.org");
-	if (repo_update(signer_repo(eng), pending_txn, &pend, why,
+	if (repo_update(signer_repo(fx.eng), pending_txn, &pend, why,
 	    sizeof(why)) != 0)
 		fail_msg("reserve: %s", why);
 	assert_int_equal(pend.got.status, CERT_PENDING);
-	assert_int_equal(signer_sign(eng, jobs, 6, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, jobs, 6, NOW), 0);
 	for (i = 0; i < 6; i++) {
 		if (jobs[i].err != 0)
 			fail_msg("job %zu: %s", i, jobs[i].why);
@@ -714,7 +680,7 @@ test_revoke(void **state)
 
 	(void)state;
 	server_job(&j, &rb, key, "rev.example.org", "rev-sign");
-	assert_int_equal(signer_sign(eng, &j, 1, NOW), 0);
+	assert_int_equal(signer_sign(fx.eng, &j, 1, NOW), 0);
 	assert_int_equal(j.err, 0);
 	memset(r, 0, sizeof(r));
 	r[0] = (struct revoke_job){ .issuer = "server-ca", .serial = j.cert.serial,
@@ -728,20 +694,20 @@ test_revoke(void **state)
 	r[2] = r[0];
 	r[2].reason = CRL_REASON_SUPERSEDED;    /* a later revocation of the same serial */
 	r[2].ref = (const uint8_t *)"rev-3";
-	assert_int_equal(signer_revoke(eng, r, 3, NOW + 100), 0);
+	assert_int_equal(signer_revoke(fx.eng, r, 3, NOW + 100), 0);
 	assert_int_equal(r[0].err, 0);
 	assert_int_equal(r[0].rev.revoked_at, NOW + 100);
 	assert_int_equal(r[1].err, 0);
 	assert_int_equal(r[2].err, 0);
 	assert_int_equal(r[2].rev.reason, CRL_REASON_KEY_COMPROMISE);
-	assert_int_equal(repo_begin(signer_repo(eng), false, &t, NULL, 0), 0);
+	assert_int_equal(repo_begin(signer_repo(fx.eng), false, &t, NULL, 0), 0);
 	assert_int_equal(repo_cert_get(t, "server-ca", &j.cert.serial, &c, NULL, 0), 0);
 	assert_int_equal(c.status, CERT_REVOKED);
 	repo_abort(t);
 	/* Unknown issuer; a time in the future. */
 	r[0].issuer = "nosuch";
 	r[1].time = NOW + 86400;
-	assert_int_equal(signer_revoke(eng, r, 2, NOW), 0);
+	assert_int_equal(signer_revoke(fx.eng, r, 2, NOW), 0);
 	assert_int_equal(r[0].err, ERR_NOT_FOUND);
 	assert_int_equal(r[1].err, ERR_BAD_REQUEST);
 	repo_cert_clear(&c);
@@ -822,7 +788,7 @@ test_crash_safety(void **state)
 	int round, status;
 
 	(void)state;
-	EVP_PKEY_free(crash_key(conf_file));
+	EVP_PKEY_free(crash_key(fx.conf_file));
 	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	assert_true(n > 0);
 	self[n] = '\0';
@@ -832,7 +798,7 @@ test_crash_safety(void **state)
 
 		assert_true(pid >= 0);
 		if (pid == 0) {
-			execl(self, self, "--issue-loop", conf_file, (char *)NULL);
+			execl(self, self, "--issue-loop", fx.conf_file, (char *)NULL);
 			_exit(127);
 		}
 		RAND_bytes((unsigned char *)&delay, sizeof(delay));
@@ -842,17 +808,17 @@ test_crash_safety(void **state)
 		assert_true(WIFSIGNALED(status));
 	}
 	snprintf(cmd, sizeof(cmd), "%s/signerctl -c %s verify >%s/verify.out",
-	    getenv("BUILD") != NULL ? getenv("BUILD") : "build", conf_file, dir);
-	assert_int_equal(run(cmd), 0);
+	    getenv("BUILD") != NULL ? getenv("BUILD") : "build", fx.conf_file, fx.dir);
+	assert_int_equal(demo_run(cmd), 0);
 	/* Every ref sent once more completes; each ref keeps its one serial. */
 	{
-		EVP_PKEY *key = crash_key(conf_file);
+		EVP_PKEY *key = crash_key(fx.conf_file);
 		struct repo_cert before[CRASH_REFS];
 		struct repo_txn *t;
 		char ref[32];
 		int i;
 
-		assert_int_equal(repo_begin(signer_repo(eng), false, &t, NULL, 0), 0);
+		assert_int_equal(repo_begin(signer_repo(fx.eng), false, &t, NULL, 0), 0);
 		for (i = 0; i < CRASH_REFS; i++) {
 			snprintf(ref, sizeof(ref), "crash-%d", i);
 			memset(&before[i], 0, sizeof(before[i]));
@@ -866,7 +832,7 @@ test_crash_safety(void **state)
 
 			snprintf(ref, sizeof(ref), "crash-%d", i);
 			server_job(&j, &rb, key, "crash.example.org", ref);
-			assert_int_equal(signer_sign(eng, &j, 1, NOW), 0);
+			assert_int_equal(signer_sign(fx.eng, &j, 1, NOW), 0);
 			if (j.err != 0)
 				fail_msg("%s: %s", ref, j.why);
 			assert_int_equal(j.cert.status, CERT_ISSUED);
@@ -879,7 +845,7 @@ test_crash_safety(void **state)
 		}
 		EVP_PKEY_free(key);
 	}
-	assert_int_equal(repo_verify(signer_repo(eng), NULL, NULL, NULL, 0), 0);
+	assert_int_equal(repo_verify(signer_repo(fx.eng), NULL, NULL, NULL, 0), 0);
 }
 
 int
