@@ -125,6 +125,26 @@ check "always with the same serial for the same ref" \
 	test "$(awk '{ print $2 }' "$T_TMP/answers" | sort | uniq -d | wc -l)" -eq 0
 check "signerd is alive after the noise" kill -0 "$sd_pid"
 
+# Revocations and a CRL in many small chunks through the noise (small frames: chunks of 256 bytes).
+grep -v '^max_frame:' "$cc" >"$T_TMP/small.yaml"
+printf 'max_frame: 512\n' >>"$T_TMP/small.yaml"
+i=1
+while [ $i -le 4 ]; do
+	sc "$T_TMP/revoke.log" revoke --issuer client-ca --serial "7f0e0$i" --ref "noise-r$i" ||
+	    failed="$failed noise-r$i"
+	i=$((i + 1))
+done
+check "revocations through the noise succeed${failed:+ (failed:$failed)}" test -z "$failed"
+crl_try=1
+until timeout 120 "$BUILD/signer-client" -c "$T_TMP/small.yaml" -t "$d/cli" crl --issuer client-ca \
+    --out "$T_TMP/noisy.crl" >>"$T_TMP/crl.log" 2>&1 || [ $crl_try -ge $TRIES ]; do
+	crl_try=$((crl_try + 1))
+done
+check "a CRL in chunks through the noise is installed, verified" sh -c \
+	"openssl crl -inform DER -in '$T_TMP/noisy.crl' -CAfile '$d/ca/client-ca.pem' -noout -verify 2>&1 | grep -qx 'verify OK'"
+check "it lists the four revocations" sh -c \
+	"[ \$(openssl crl -inform DER -in '$T_TMP/noisy.crl' -noout -text | grep -c 'Serial Number: 7F0E0') -eq 4 ]"
+
 kill -TERM "$relay_pid"
 timeout 10 sh -c "while kill -0 $relay_pid 2>/dev/null; do sleep 0.1; done"
 wait "$relay_pid"
@@ -156,6 +176,10 @@ while [ $i -le "$N" ]; do
 done
 check "signing each ref again returns the byte-identical certificate${bad_again:+ (not:$bad_again)}" \
 	test -z "$bad_again"
+timeout 60 "$BUILD/signer-client" -c "$T_TMP/small.yaml" -t "$d/cli" crl --issuer client-ca \
+    --out "$T_TMP/clean.crl" >/dev/null 2>&1
+check "the CRL fetched through the noise is byte for byte the one on a clean line" \
+	cmp -s "$T_TMP/noisy.crl" "$T_TMP/clean.crl"
 "$BUILD/signerctl" -c "$d/signerd.yaml" list >"$T_TMP/list2"
 check "and the repository still holds the same $N certificates" cmp -s "$T_TMP/list" "$T_TMP/list2"
 sc "$T_TMP/health.json" --json health
