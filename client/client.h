@@ -351,6 +351,69 @@ struct client_crl_view {
 int client_crl_combine(X509_CRL *base, X509_CRL *delta,
     struct client_crl_view *v);
 
+/* An ASN1_TIME as Unix seconds into *out; 0, or -1 when it is missing or malformed. */
+int client_asn1_time(const ASN1_TIME *t, int64_t *out);
+
+/*
+ * Health for monitoring (client/health.c): the signer's health answer, the
+ * CRLs published on this host and, from the relay, the queue, written as a
+ * JSON status file and a Prometheus textfile (docs/operations.md lists the
+ * metrics). Files are replaced atomically.
+ */
+#define CLIENT_HEALTH_ISSUERS_MAX 64    /* issuers reported */
+#define CLIENT_HEALTH_STATUS_MAX 16     /* "ok", "degraded", "failed", "unreachable" */
+
+struct client_health_issuer {
+	char id[CLIENT_ISSUER_ID_MAX + 1];
+	int64_t ca_not_after;
+	int64_t ca_days_left;
+	uint64_t crl_number;            /* the signer's current complete CRL; 0: none */
+	int64_t crl_next_update;
+	bool published;                 /* a CRL is published here (crl.dir/<id>.crl) */
+	int64_t published_this_update;
+	int64_t published_next_update;
+};
+
+/* What the relay knows of the web database's queue. */
+struct client_health_queue {
+	bool known;                     /* false: not reported */
+	uint64_t queued;
+	int64_t oldest_age;             /* seconds; 0 when the queue is empty */
+	uint64_t done;
+	uint64_t failed;
+};
+
+struct client_health {
+	int64_t time;                   /* when it was taken */
+	bool up;                        /* the signer answered */
+	char status[CLIENT_HEALTH_STATUS_MAX];
+	uint64_t node;
+	uint64_t signer_bad_frames;     /* the signer's bad_frame counter */
+	uint64_t signer_requests;
+	uint64_t link_errors;           /* seen on this host (set by the caller) */
+	struct client_health_queue queue; /* set by the caller */
+	struct client_health_issuer issuers[CLIENT_HEALTH_ISSUERS_MAX];
+	size_t n_issuers;
+};
+
+/*
+ * Fill h from the signer's health response taken at now; queue and
+ * link_errors are kept. Returns 0, or ERR_BAD_REQUEST (reason in why) when
+ * the response is not a health result: h is then "unreachable".
+ */
+int client_health_parse(const struct msg *resp, int64_t now,
+    struct client_health *h, char *why, size_t whylen);
+/* h as "unreachable" at now: no issuers, not up; queue and link_errors are kept. */
+void client_health_unreachable(struct client_health *h, int64_t now);
+/* Note the times of the CRLs published in crl_dir (NULL: none). */
+void client_health_published(struct client_health *h, const char *crl_dir);
+/*
+ * Write the JSON status file and the Prometheus textfile (either path may be
+ * NULL). Returns 0, ERR_NOSPACE, ERR_NOMEM or ERR_SYSTEM with why.
+ */
+int client_health_write(const struct client_health *h, const char *json_path,
+    const char *prom_path, char *why, size_t whylen);
+
 /*
  * JSON output (client/json.c): a received msgpack object printed as JSON,
  * with binary values as base64 strings and string keys only.

@@ -270,20 +270,55 @@ health_error(int rc)
 	return err_wire_code(rc);
 }
 
+/* --write: the configured health files, also when the signer did not answer. */
+static int
+health_files(const struct client_ctx *ctx, const struct msg *m, int rc)
+{
+	const struct conf_client *c = ctx->conf;
+	struct client_health *h;
+	char why[CLIENT_WHY_MAX];
+	int64_t now = (int64_t)time(NULL);
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return ERR_NOMEM;
+	if (rc != 0 || client_health_parse(m, now, h, why, sizeof(why)) != 0)
+		client_health_unreachable(h, now);
+	client_health_published(h, c->crl_dir);
+	rc = client_health_write(h, c->health_json, c->health_prom, why,
+	    sizeof(why));
+	if (rc != 0)
+		fprintf(stderr, PROG ": health: %s\n", why);
+	free(h);
+	return rc;
+}
+
 int
 client_cmd_health(struct client_ctx *ctx, int argc, char **argv)
 {
 	struct msg m;
 	const char *s;
 	size_t sl;
+	bool write = false;
 	int rc, status = HEALTH_UNREACHABLE;
 
-	(void)argv;
-	if (argc != 1) {
-		fprintf(stderr, "usage: " PROG " health\n");
+	if (argc == 2 && strcmp(argv[1], "--write") == 0)
+		write = true;
+	else if (argc != 1) {
+		fprintf(stderr, "usage: " PROG " health [--write]\n");
 		return EXIT_USAGE;
 	}
-	if ((rc = client_call(ctx, "health", 0, NULL, NULL, &m)) != 0) {
+	if (write && ctx->conf->health_json == NULL &&
+	    ctx->conf->health_prom == NULL) {
+		fprintf(stderr, PROG ": health --write: client.yaml names no "
+		    "health.json nor health.prometheus file\n");
+		return EXIT_USAGE;
+	}
+	rc = client_call(ctx, "health", 0, NULL, NULL, &m);
+	if (write && health_files(ctx, &m, rc) != 0) {
+		msg_free(&m);
+		return HEALTH_UNREACHABLE;
+	}
+	if (rc != 0) {
 		if (ctx->json)
 			printf("{\"status\": \"unreachable\", \"error\": "
 			    "\"%s\"}\n", health_error(rc));

@@ -17,9 +17,8 @@
 #define CRL_V2 1                /* X509_CRL_get_version() of a version 2 CRL */
 #define CRL_FILE_MODE 0644
 
-/* An ASN1_TIME as Unix seconds. */
-static int
-time_get(const ASN1_TIME *t, int64_t *out)
+int
+client_asn1_time(const ASN1_TIME *t, int64_t *out)
 {
 	struct tm tm;
 
@@ -86,8 +85,8 @@ crl_fields(X509_CRL *c, bool delta, struct client_crl_info *info, char *why,
 		err_why(why, whylen, "the CRL is not a version 2 CRL");
 		return ERR_POLICY;
 	}
-	if (time_get(X509_CRL_get0_lastUpdate(c), &info->this_update) != 0 ||
-	    time_get(X509_CRL_get0_nextUpdate(c), &info->next_update) != 0) {
+	if (client_asn1_time(X509_CRL_get0_lastUpdate(c), &info->this_update) != 0 ||
+	    client_asn1_time(X509_CRL_get0_nextUpdate(c), &info->next_update) != 0) {
 		err_why(why, whylen, "the CRL has no valid %s",
 		    X509_CRL_get0_nextUpdate(c) == NULL ? "nextUpdate" :
 		    "thisUpdate or nextUpdate");

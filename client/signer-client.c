@@ -21,7 +21,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{ "health", client_cmd_health, "health",
+	{ "health", client_cmd_health, "health [--write]",
 	  "the signer's health; exit 0 ok, 1 degraded, 2 failed, 3 unreachable" },
 	{ "sign", client_cmd_sign, "sign --profile P --csr FILE [--subject DN] "
 	  "[--san type:value]... [--days N] [--ref REF] [--out FILE]",

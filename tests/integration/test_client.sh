@@ -26,6 +26,12 @@ sc() {
 }
 
 check "health exits 0 when the signer is ok" sc health
+check "health --write writes the monitoring files" sc health --write
+check "the Prometheus textfile says the signer is up, with each CA's days left" sh -c \
+	"grep -qx 'signer_up 1' '$d/signer.prom' && grep -q '^signer_ca_days_left{issuer=\"server-ca\"} [0-9]' '$d/signer.prom' &&
+	grep -q '^signer_crl_next_update_timestamp_seconds{issuer=\"client-ca\"} [0-9]' '$d/signer.prom'"
+check "the JSON status file parses and says ok" python3 -c \
+	"import json,sys; d = json.load(open('$d/health.json')); sys.exit(0 if d['status'] == 'ok' and d['up'] else 1)"
 check "health --json says ok" sh -c "timeout 60 '$BUILD/signer-client' -c '$d/client.yaml' --json health | grep -q '\"status\": \"ok\"'"
 
 openssl req -new -newkey rsa:2048 -nodes -keyout "$T_TMP/k.pem" -subj /CN=a.demo.invalid \
@@ -60,6 +66,10 @@ check "revoke" sc revoke --issuer server-ca --serial "$serial" --reason keyCompr
 check "cert reports revoked" sh -c "timeout 60 '$BUILD/signer-client' -c '$d/client.yaml' cert \
 	--issuer server-ca --serial $serial | grep -q revoked"
 check "crl is fetched and written" sc crl --issuer server-ca --out "$T_TMP/s.crl"
+mkdir -p "$d/crl" && cp "$T_TMP/s.crl" "$d/crl/server-ca.crl"
+sc health --write >/dev/null
+check "a published CRL shows in the textfile with its age" \
+	grep -q '^signer_crl_published_age_seconds{issuer="server-ca"} [0-9]' "$d/signer.prom"
 check "the CRL verifies (openssl)" \
 	openssl crl -inform DER -in "$T_TMP/s.crl" -CAfile "$d/ca/server-ca.pem" -noout
 check "the CRL lists the serial" sh -c "openssl crl -inform DER -in '$T_TMP/s.crl' -noout -text | grep -qi '$serial'"
@@ -80,5 +90,8 @@ sed -e 's/^timeout_ms:.*/timeout_ms: 300/' -e 's/^retries:.*/retries: 1/' "$d/cl
 grep -q '^timeout_ms: 300' "$T_TMP/fast.yaml" || printf 'timeout_ms: 300\nretries: 1\n' >>"$T_TMP/fast.yaml"
 timeout 60 "$BUILD/signer-client" -c "$T_TMP/fast.yaml" health >/dev/null 2>&1
 check "health exits 3 when the signer is unreachable" test $? -eq 3
+timeout 60 "$BUILD/signer-client" -c "$T_TMP/fast.yaml" health --write >/dev/null 2>&1
+check "health --write exits 3 too, and the textfile says the signer is down" sh -c \
+	"[ $? -eq 3 ] && grep -qx 'signer_up 0' '$d/signer.prom' && grep -qx 'signer_status{status=\"unreachable\"} 1' '$d/signer.prom'"
 
 done_testing
