@@ -28,6 +28,7 @@
 #define CLIENT_CRL_BASE_RENEW 2     /* crl --delta renews its base after 1/this of its lifetime */
 #define CLIENT_CRL_CHUNK_SLACK 1024 /* room for the envelope around a CRL chunk */
 #define CLIENT_ISSUERS_MAX 1024     /* most issuers in a "ca" result */
+#define CLIENT_PUBLISH_ISSUERS_MAX 64 /* most issuers publish handles */
 #define CLIENT_NAME "signer-client" /* the client name sent in hello */
 
 /*
@@ -489,5 +490,7 @@ int client_cmd_revoke(struct client_ctx *ctx, int argc, char **argv);
 int client_cmd_crl(struct client_ctx *ctx, int argc, char **argv);
 int client_cmd_ca(struct client_ctx *ctx, int argc, char **argv);
 int client_cmd_cert(struct client_ctx *ctx, int argc, char **argv);
+/* publish: every issuer's CA certificate, CRL and delta CRL into crl.dir. */
+int client_cmd_publish(struct client_ctx *ctx, int argc, char **argv);
 
 #endif /* CLIENT_CLIENT_H */

@@ -272,6 +272,21 @@ client_cmd_crl(struct client_ctx *ctx, int argc, char **argv)
 	return rc == 0 ? 0 : 1;
 }
 
+/* The id of one issuer of a "ca" result (checked by ca_write_one) into id. */
+static void
+copy_id(const msgpack_object *iss, char *id)
+{
+	const char *s;
+	size_t len;
+
+	id[0] = '\0';
+	if (msg_get_str(iss, "id", true, CLIENT_ISSUER_ID_MAX, &s, &len, NULL,
+	    0) == 1) {
+		memcpy(id, s, len);
+		id[len] = '\0';
+	}
+}
+
 /* Check one issuer of a "ca" result; when write, write it as DIR/<id>.pem. */
 static int
 ca_write_one(const msgpack_object *iss, const char *dir, bool write,
@@ -322,6 +337,44 @@ ca_write_one(const msgpack_object *iss, const char *dir, bool write,
 	return 0;
 }
 
+/*
+ * Ask the signer for its CA certificates, check them all, then write each as
+ * DIR/<id>.pem; the ids go to ids (up to max) unless ids is NULL. With json,
+ * the result is printed. Returns 0 or 1.
+ */
+static int
+ca_export(struct client_ctx *ctx, const char *dir, bool quiet,
+    char (*ids)[CLIENT_ISSUER_ID_MAX + 1], size_t max, size_t *n)
+{
+	const msgpack_object_array *a;
+	char why[MSG_ERRMSG_MAX];
+	struct msg m;
+	uint32_t i;
+	int rc = 1;
+
+	if (n != NULL)
+		*n = 0;
+	if (client_call(ctx, "ca", 0, NULL, NULL, &m) != 0)
+		goto out;
+	if (msg_get_array(m.result, "issuers", true, CLIENT_ISSUERS_MAX, &a,
+	    why, sizeof(why)) != 1) {
+		fprintf(stderr, PROG ": bad response: %s\n", why);
+		goto out;
+	}
+	/* Every certificate is checked before the first is written. */
+	for (rc = 0, i = 0; i < a->size && rc == 0; i++)
+		rc = ca_write_one(&a->ptr[i], dir, false, quiet);
+	for (i = 0; i < a->size && rc == 0; i++)
+		rc = ca_write_one(&a->ptr[i], dir, true, quiet);
+	for (i = 0; rc == 0 && ids != NULL && i < a->size && *n < max; i++)
+		copy_id(&a->ptr[i], ids[(*n)++]);
+	if (rc == 0 && ctx->json && ids == NULL)
+		client_print_result(&m);
+out:
+	msg_free(&m);
+	return rc;
+}
+
 int
 client_cmd_ca(struct client_ctx *ctx, int argc, char **argv)
 {
@@ -329,12 +382,8 @@ client_cmd_ca(struct client_ctx *ctx, int argc, char **argv)
 		{ "out", required_argument, NULL, 'o' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const msgpack_object_array *a;
-	char why[MSG_ERRMSG_MAX];
 	const char *dir = NULL;
-	struct msg m;
-	uint32_t i;
-	int ch, rc = 1;
+	int ch;
 
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -347,21 +396,52 @@ client_cmd_ca(struct client_ctx *ctx, int argc, char **argv)
 		fprintf(stderr, "usage: " PROG " ca --out DIR\n");
 		return EXIT_USAGE;
 	}
-	if (client_call(ctx, "ca", 0, NULL, NULL, &m) != 0)
-		goto out;
-	if (msg_get_array(m.result, "issuers", true, CLIENT_ISSUERS_MAX, &a,
-	    why, sizeof(why)) != 1) {
-		fprintf(stderr, PROG ": bad response: %s\n", why);
-		goto out;
+	return ca_export(ctx, dir, ctx->json, NULL, 0, NULL);
+}
+
+/* DIR/<id><suffix> into out; false when it does not fit. */
+static bool
+publish_path(char *out, size_t cap, const char *dir, const char *id,
+    const char *suffix)
+{
+	return (size_t)snprintf(out, cap, "%s/%s%s", dir, id, suffix) < cap;
+}
+
+int
+client_cmd_publish(struct client_ctx *ctx, int argc, char **argv)
+{
+	char ids[CLIENT_PUBLISH_ISSUERS_MAX][CLIENT_ISSUER_ID_MAX + 1];
+	char out[PATH_MAX], delta[PATH_MAX], why[CLIENT_WHY_MAX];
+	const char *dir = ctx->conf->crl_dir;
+	struct crl_opts o;
+	size_t n, i, failed = 0;
+	X509 *ca;
+
+	(void)argv;
+	if (argc != 1 || dir == NULL) {
+		fprintf(stderr, "usage: " PROG " publish (with crl.dir set in "
+		    "the configuration)\n");
+		return EXIT_USAGE;
 	}
-	/* Every certificate is checked before the first is written. */
-	for (rc = 0, i = 0; i < a->size && rc == 0; i++)
-		rc = ca_write_one(&a->ptr[i], dir, false, ctx->json);
-	for (i = 0; i < a->size && rc == 0; i++)
-		rc = ca_write_one(&a->ptr[i], dir, true, ctx->json);
-	if (rc == 0 && ctx->json)
-		client_print_result(&m);
-out:
-	msg_free(&m);
-	return rc;
+	if (ca_export(ctx, dir, true, ids, CLIENT_PUBLISH_ISSUERS_MAX, &n) != 0)
+		return 1;
+	for (i = 0; i < n; i++) {
+		o = (struct crl_opts){ ids[i], out, delta };
+		ca = NULL;
+		if (!publish_path(out, sizeof(out), dir, ids[i], ".crl") ||
+		    !publish_path(delta, sizeof(delta), dir, ids[i],
+		    "-delta.crl") ||
+		    client_ca_load(ctx->conf->ca_dir, ids[i], &ca, why,
+		    sizeof(why)) != 0) {
+			fprintf(stderr, PROG ": publish: %s: %s\n", ids[i],
+			    ca == NULL ? why : "path too long");
+			failed++;
+		} else if (crl_with_delta(ctx, ca, &o) != 0)
+			failed++;
+		X509_free(ca);
+	}
+	if (failed > 0)
+		fprintf(stderr, PROG ": publish: %zu of %zu issuer(s) failed\n",
+		    failed, n);
+	return failed == 0 ? 0 : 1;
 }

@@ -34,6 +34,8 @@ static const struct command commands[] = {
 	  "fetch every issuer's certificate as DIR/<id>.pem" },
 	{ "cert", client_cmd_cert, "cert --issuer ID --serial HEX",
 	  "a certificate's status and PEM" },
+	{ "publish", client_cmd_publish, "publish",
+	  "every issuer's CA certificate, CRL and delta CRL into crl.dir" },
 };
 
 static void

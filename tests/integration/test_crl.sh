@@ -99,6 +99,19 @@ check "the delta lists exactly the revocations its base lacks" sh -c "
 check "the client reports the combined view" grep -q 'delta CRL' "$T_TMP/delta.out"
 check "the delta is a few hundred bytes" test "$(stat -c %s "$delta")" -lt 1024
 
+# publish: every issuer's CA certificate, CRL and delta CRL into crl.dir.
+mkdir -p "$d/crl"
+check "publish fills crl.dir" sc publish
+check "with both CA certificates, CRLs and delta CRLs" sh -c "
+	for i in server-ca client-ca; do
+		cmp -s '$d/crl/'\$i.pem '$d/ca/'\$i.pem || exit 1
+		for f in \$i.crl \$i-delta.crl; do
+			openssl crl -inform DER -in '$d/crl/'\$f -CAfile '$d/ca/'\$i.pem -noout -verify 2>&1 |
+			    grep -qx 'verify OK' || exit 1
+		done
+	done"
+check "publish again is up to date" sh -c "sc() { timeout 60 '$BUILD/signer-client' -c '$d/client.yaml' \"\$@\"; }; sc publish 2>&1 | grep -q 'up to date'"
+
 # Never backwards: the other signer of a pair made a newer CRL; this one, behind, offers a lower number.
 check "a complete CRL without --delta" sc crl --issuer server-ca --out "$out"
 stop_signerd
