@@ -296,6 +296,9 @@ revoke_check(const struct repo_revocation *r, char *why, size_t whylen)
 		err_why(why, whylen, "reason %d is not a CRLReason", r->reason);
 	else if (!repo_ref_valid(r->ref, r->ref_len))
 		err_why(why, whylen, "ref must be 1..%d bytes", REPO_REF_MAX);
+	else if (repo_superseded_ref(r->ref, r->ref_len))
+		err_why(why, whylen, "ref is reserved for superseded "
+		    "certificates");
 	else
 		return 0;
 	return ERR_BAD_REQUEST;

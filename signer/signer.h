@@ -142,8 +142,8 @@ struct repo_txn;
  * recorded. When one ref was issued on two nodes both certificates are
  * kept, the ref index keeps the lower serial and the higher one is revoked
  * as superseded by a revocation derived from it alone (at its creation
- * time, origin its issuing node, ref REPO_SUPERSEDED_REF || its cert key),
- * recorded on each node without an event.
+ * time, origin its issuing node, ref the 12 bytes "\0superseded:" then its
+ * cert key), recorded on each node without an event.
  */
 
 #define REPO_CREATE 0x1         /* repo_open: create the repository if it does not exist */
@@ -283,7 +283,8 @@ void repo_cert_clear(struct repo_cert *c);
 
 /*
  * Revoke req->serial of req->issuer at req->revoked_at for req->reason
- * (CRL_REASON_NONE or 0..10 but 7) under req->ref; req->origin is ignored.
+ * (CRL_REASON_NONE or 0..10 but 7) under req->ref (refs starting with
+ * "\0superseded:" are reserved, see Replication); req->origin is ignored.
  * A known revoke ref returns its revocation when it names the same serial
  * and reason (ERR_CONFLICT otherwise). An already revoked serial returns the
  * first revocation, records nothing and writes no event. Otherwise the

@@ -675,8 +675,11 @@ forge_issue(uint8_t origin, uint64_t seq, uint8_t prefix, uint8_t **b,
 static void
 test_refused(void **state)
 {
+	static const char sup_ref[] = "\0superseded:x";
 	struct fx *f = *state;
+	struct repo_revocation rev;
 	struct repo_digest d1, d2;
+	struct repo_txn *t;
 	struct evlist l;
 	uint8_t *b;
 	size_t len;
@@ -710,6 +713,17 @@ test_refused(void **state)
 	assert_int_equal(vv(f, 2, 1), 1);
 	assert_int_equal(repo_verify(R(f, 2), NULL, NULL, f->why,
 	    sizeof(f->why)), 0);
+	/* Nobody may take the refs of derived revocations. */
+	memset(&rev, 0, sizeof(rev));
+	snprintf(rev.issuer, sizeof(rev.issuer), "%s", ISSUER);
+	rev.serial.b[0] = 1;
+	rev.serial.len = 1;
+	rev.ref_len = sizeof(sup_ref) - 1;
+	memcpy(rev.ref, sup_ref, rev.ref_len);
+	t = begin(f, 2, true);
+	assert_int_equal(repo_revoke(t, &rev, NULL, f->why, sizeof(f->why)),
+	    ERR_BAD_REQUEST);
+	repo_abort(t);
 	/* What was refused out of order goes in once its turn comes. */
 	assert_int_equal(try_apply(f, 1, l.b[1], l.len[1]), 0);
 	ev_free(&l);
