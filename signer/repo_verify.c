@@ -443,6 +443,7 @@ verify_crl(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 	char msg[REPO_WHY_MAX], name[64];
 	struct repo_crl c;
 	const uint8_t *b = k->mv_data;
+	uint64_t mark;
 
 	(void)why;
 	(void)whylen;
@@ -459,6 +460,13 @@ verify_crl(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 		problem(v, "%s of '%s': stored under another key", name,
 		    c.issuer);
 	verify_crl_number(v, c.issuer, c.number, name);
+	/* Marks only grow, also when a replaced revocation moves. */
+	if (repo_revlog_mark(v->t, c.issuer, &mark, msg, sizeof(msg)) != 0)
+		problem(v, "%s of '%s': %s", name, c.issuer, msg);
+	else if (c.rev_mark > mark)
+		problem(v, "%s of '%s' covers revocations up to mark %llu, the "
+		    "log ends at %llu", name, c.issuer,
+		    (unsigned long long)c.rev_mark, (unsigned long long)mark);
 	return 0;
 }
 

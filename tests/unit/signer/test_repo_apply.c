@@ -454,6 +454,8 @@ test_revocations_converge(void **state)
 {
 	struct fx *f = *state;
 	struct repo_revocation ra, rb;
+	struct repo_crl crl;
+	struct repo_txn *t;
 	struct serial x, y;
 	struct repo_cert c;
 	uint64_t m;
@@ -469,6 +471,16 @@ test_revocations_converge(void **state)
 	revoke(f, 2, &y, "rev-y-b", 1710000300, 5);
 	m = mark(f, 1);
 	assert_int_equal(m, 2);
+	/* A's CRL made now covers both; after the exchange it is stale. */
+	memset(&crl, 0, sizeof(crl));
+	snprintf(crl.issuer, sizeof(crl.issuer), "%s", ISSUER);
+	crl.number = 1;
+	crl.this_update = 1710000400;
+	crl.next_update = 1710086400;
+	crl.rev_mark = m;
+	t = begin(f, 1, true);
+	assert_int_equal(repo_crl_put(t, &crl, f->why, sizeof(f->why)), 0);
+	commit(f, t);
 	ship(f, 1, 2);
 	ship(f, 2, 1);
 	assert_same(f, 1, 2);
