@@ -11,20 +11,6 @@
 
 /* ---- the revocation log ------------------------------------------------------ */
 
-int
-repo_revlog_mark(struct repo_txn *t, const char *issuer, uint64_t *mark,
-    char *why, size_t whylen)
-{
-	struct repo_stats st;
-	int rc;
-
-	*mark = 0;
-	if ((rc = repo_stats(t, issuer, &st, why, whylen)) != 0)
-		return rc == ERR_NOT_FOUND ? 0 : rc;
-	*mark = st.revoked;
-	return 0;
-}
-
 /* issuer prefix || u64 BE v: the keys of revlog, and of crls after the kind byte. */
 static int
 mark_key(const char *issuer, int kind, uint64_t v, struct repo_key *k)
@@ -38,6 +24,47 @@ mark_key(const char *issuer, int kind, uint64_t v, struct repo_key *k)
 	return 0;
 }
 
+/* The mark of the last revlog entry, the first one met scanning back. */
+static int
+mark_last(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen)
+{
+	(void)v;
+	(void)why;
+	(void)whylen;
+	if (k->mv_size < REPO_MARK_LEN)
+		return ERR_REPO;
+	*(uint64_t *)arg = repo_get_be64((const uint8_t *)k->mv_data +
+	    k->mv_size - REPO_MARK_LEN);
+	return 1;
+}
+
+/*
+ * The mark is the highest in the issuer's log, not the number of entries:
+ * a replaced revocation moves to a new mark and leaves a gap behind.
+ */
+int
+repo_revlog_mark(struct repo_txn *t, const char *issuer, uint64_t *mark,
+    char *why, size_t whylen)
+{
+	struct repo_key last, prefix;
+	int rc;
+
+	*mark = 0;
+	if (mark_key(issuer, -1, UINT64_MAX, &last) != 0) {
+		err_why(why, whylen, "invalid issuer id");
+		return ERR_BAD_REQUEST;
+	}
+	prefix = last;
+	prefix.len -= REPO_MARK_LEN;
+	rc = repo_scan_back(t, REPO_DB_REVLOG, prefix.b, prefix.len, last.b,
+	    last.len, mark_last, mark, why, whylen);
+	if (rc == ERR_REPO)
+		err_why(why, whylen, "revocation log of '%s': a short key",
+		    issuer);
+	return rc < 0 ? rc : 0;
+}
+
 int
 repo_revlog_append(struct repo_txn *t, const char *issuer,
     const struct repo_key *k, uint64_t mark, char *why, size_t whylen)
@@ -48,6 +75,61 @@ repo_revlog_append(struct repo_txn *t, const char *issuer,
 		return ERR_INTERNAL;
 	return repo_put(t, REPO_DB_REVLOG, lk.b, lk.len, k->b, k->len,
 	    MDB_NOOVERWRITE, why, whylen);
+}
+
+/* Finds the revlog key whose value is the cert key wanted. */
+struct revlog_find {
+	const struct repo_key *want;
+	struct repo_key found;
+};
+
+static int
+revlog_find(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen)
+{
+	struct revlog_find *a = arg;
+
+	(void)why;
+	(void)whylen;
+	if (v->mv_size != a->want->len ||
+	    memcmp(v->mv_data, a->want->b, v->mv_size) != 0 ||
+	    k->mv_size > sizeof(a->found.b))
+		return 0;
+	memcpy(a->found.b, k->mv_data, k->mv_size);
+	a->found.len = k->mv_size;
+	return 1;
+}
+
+int
+repo_revlog_move(struct repo_txn *t, const char *issuer,
+    const struct repo_key *k, char *why, size_t whylen)
+{
+	struct revlog_find a = { k, { { 0 }, 0 } };
+	struct repo_key last, prefix;
+	uint64_t mark;
+	MDB_val key;
+	int mrc, rc;
+
+	if (mark_key(issuer, -1, UINT64_MAX, &last) != 0)
+		return ERR_INTERNAL;
+	prefix = last;
+	prefix.len -= REPO_MARK_LEN;
+	/* Replaced revocations are recent ones: look from the end. */
+	if ((rc = repo_revlog_mark(t, issuer, &mark, why, whylen)) != 0 ||
+	    (rc = repo_scan_back(t, REPO_DB_REVLOG, prefix.b, prefix.len,
+	    last.b, last.len, revlog_find, &a, why, whylen)) < 0)
+		return rc;
+	if (rc == 0) {
+		err_why(why, whylen, "revocation log of '%s' misses a "
+		    "revocation being replaced", issuer);
+		return repo_txn_break(t, ERR_REPO);
+	}
+	key.mv_data = a.found.b;
+	key.mv_size = a.found.len;
+	if ((mrc = mdb_del(t->txn, t->repo->dbi[REPO_DB_REVLOG], &key,
+	    NULL)) != 0)
+		return repo_mdb_fail(t, mrc, "revlog", why, whylen);
+	return repo_revlog_append(t, issuer, k, mark + 1, why, whylen);
 }
 
 /* ---- CRL entries ----------------------------------------------------------- */

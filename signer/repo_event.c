@@ -438,11 +438,30 @@ repo_vv_get(struct repo_txn *t, uint8_t origin, uint64_t *seq, char *why,
 	return 0;
 }
 
+/* Write the event bytes under (origin, seq) and move the version vector there. */
+static int
+event_put(struct repo_txn *t, uint8_t origin, uint64_t seq,
+    const uint8_t *val, size_t len, char *why, size_t whylen)
+{
+	uint8_t key[REPO_EVENT_KEY_LEN], vkey[REPO_VV_KEY_LEN], vval[8];
+	int rc;
+
+	event_key(origin, seq, key);
+	if ((rc = repo_put(t, REPO_DB_EVENTS, key, sizeof(key), val, len,
+	    MDB_NOOVERWRITE, why, whylen)) != 0)
+		return rc;
+	memcpy(vkey, repo_vv_prefix, sizeof(repo_vv_prefix));
+	vkey[2] = origin;
+	/* The sequence as a key is also its big-endian encoding. */
+	memcpy(vval, key + 1, sizeof(vval));
+	return repo_put(t, REPO_DB_META, vkey, sizeof(vkey), vval, sizeof(vval),
+	    0, why, whylen);
+}
+
 int
 repo_event_append(struct repo_txn *t, struct repo_event *ev, char *why,
     size_t whylen)
 {
-	uint8_t key[REPO_EVENT_KEY_LEN], vkey[REPO_VV_KEY_LEN], vval[8];
 	uint8_t *val = NULL;
 	uint64_t seq;
 	size_t len;
@@ -462,18 +481,27 @@ repo_event_append(struct repo_txn *t, struct repo_event *ev, char *why,
 		    (unsigned long long)ev->seq);
 		return repo_txn_break(t, rc == ERR_NOMEM ? rc : ERR_INTERNAL);
 	}
-	event_key(ev->origin, ev->seq, key);
-	rc = repo_put(t, REPO_DB_EVENTS, key, sizeof(key), val, len,
-	    MDB_NOOVERWRITE, why, whylen);
+	rc = event_put(t, ev->origin, ev->seq, val, len, why, whylen);
 	free(val);
-	if (rc != 0)
-		return rc;
-	memcpy(vkey, repo_vv_prefix, sizeof(repo_vv_prefix));
-	vkey[2] = ev->origin;
-	/* The sequence as a key is also its big-endian encoding. */
-	memcpy(vval, key + 1, sizeof(vval));
-	return repo_put(t, REPO_DB_META, vkey, sizeof(vkey), vval, sizeof(vval),
-	    0, why, whylen);
+	return rc;
+}
+
+int
+repo_event_put_raw(struct repo_txn *t, uint8_t origin, uint64_t seq,
+    const uint8_t *event, size_t len, char *why, size_t whylen)
+{
+	uint64_t have;
+	int rc;
+
+	if ((rc = repo_vv_get(t, origin, &have, why, whylen)) != 0)
+		return repo_txn_break(t, rc);
+	if (have == UINT64_MAX || seq != have + 1) {
+		err_why(why, whylen, "event %u/%llu is not the next of node %u "
+		    "(at %llu)", origin, (unsigned long long)seq, origin,
+		    (unsigned long long)have);
+		return repo_txn_break(t, ERR_INTERNAL);
+	}
+	return event_put(t, origin, seq, event, len, why, whylen);
 }
 
 int

@@ -20,6 +20,8 @@
 #define REPO_MARK_LEN 8         /* a revlog mark or a CRL number in a key, big-endian */
 #define REPO_CRL_KEY_MAX (1 + REPO_ID_MAX + 1 + REPO_MARK_LEN) /* longest crls key */
 #define REPO_CRLMAX_KEY "crlmax" /* meta: highest CRL number of an issuer */
+#define REPO_SUPERSEDED_KEY "superseded" /* meta: a certificate superseded by another of its ref */
+#define REPO_SUPERSEDED_REF "\0superseded:" /* prefix of the ref of a derived revocation */
 
 enum repo_crl_kind {
 	REPO_CRL_COMPLETE = 0,
@@ -124,6 +126,17 @@ int repo_scan_back(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
     int (*fn)(const MDB_val *k, const MDB_val *v, void *arg, char *why,
     size_t whylen), void *arg, char *why, size_t whylen);
 
+/* Store c under its cert key (flags as mdb_put). */
+int repo_cert_store(struct repo_txn *t, const struct repo_cert *c,
+    unsigned int flags, char *why, size_t whylen);
+/*
+ * Append the event bytes of origin's event seq, which must be the next of
+ * origin, as received (signer/repo_apply.c), and advance the version vector.
+ */
+int repo_event_put_raw(struct repo_txn *t, uint8_t origin, uint64_t seq,
+    const uint8_t *event, size_t len, char *why, size_t whylen);
+/* Is ref the ref of a revocation derived from a superseded certificate? */
+bool repo_superseded_ref(const uint8_t *ref, size_t len);
 /* Append ev as the next event of this node (sets its origin and seq) and advance the version vector. */
 int repo_event_append(struct repo_txn *t, struct repo_event *ev,
     char *why, size_t whylen);
@@ -133,6 +146,9 @@ int repo_stats_add(struct repo_txn *t, const char *issuer, int64_t certs,
 /* Append cert key k to the revocation log of issuer under the issuer's new mark. */
 int repo_revlog_append(struct repo_txn *t, const char *issuer,
     const struct repo_key *k, uint64_t mark, char *why, size_t whylen);
+/* Move the revlog entry of cert key k to the issuer's next mark: its revocation was replaced. */
+int repo_revlog_move(struct repo_txn *t, const char *issuer,
+    const struct repo_key *k, char *why, size_t whylen);
 /* The notAfter of a certificate record, without decoding all of it; 0 or ERR_REPO. */
 int repo_cert_peek_not_after(const uint8_t *buf, size_t len, int64_t *not_after);
 /* Big-endian u64 helpers for keys. */

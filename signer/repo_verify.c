@@ -17,6 +17,7 @@ struct verify_issuer {
 	struct repo_stats st;
 	bool stored;            /* a counters entry exists */
 	uint64_t revlog;        /* revocation log entries seen */
+	uint64_t last_mark;     /* the mark of the last one */
 };
 
 struct verify {
@@ -27,6 +28,7 @@ struct verify {
 	struct verify_issuer *iss;      /* sorted by key prefix */
 	size_t n_iss, cap_iss;
 	uint64_t with_der, revocations, issue_events, revoke_events;
+	uint64_t derived;               /* revocations of superseded certificates */
 	uint64_t last[VERIFY_ORIGINS];  /* last event sequence per origin */
 };
 
@@ -97,6 +99,35 @@ verify_issuer(struct verify *v, const MDB_val *k, int *err)
 	return &v->iss[lo];
 }
 
+/*
+ * A ref shared between two nodes leads to one entry only: a superseded
+ * certificate's ref leads to the one that kept it, and a revoke ref used
+ * on both nodes for two serials to the first indexed.
+ */
+static bool
+verify_shared(struct verify *v, enum repo_db db, const MDB_val *want,
+    const MDB_val *got)
+{
+	uint8_t key[sizeof(REPO_SUPERSEDED_KEY) + REPO_KEY_MAX];
+	size_t plen = sizeof(REPO_SUPERSEDED_KEY) - 1;
+	char issuer[REPO_ID_MAX + 1];
+	struct repo_revocation rev;
+	struct serial s;
+	MDB_val m;
+
+	if (db == REPO_DB_REFS) {
+		if (want->mv_size > REPO_KEY_MAX)
+			return false;
+		memcpy(key, REPO_SUPERSEDED_KEY, plen);
+		memcpy(key + plen, want->mv_data, want->mv_size);
+		return repo_get(v->t, REPO_DB_META, key, plen + want->mv_size,
+		    &m, NULL, 0) == 0;
+	}
+	/* verify_revref checks that the entry it leads to has this ref. */
+	return repo_key_parse(got->mv_data, got->mv_size, issuer, &s) == 0 &&
+	    repo_revocation_load(v->t, issuer, &s, &rev, NULL, 0) == 0;
+}
+
 /* Does index db map key (ref) to the cert key want? */
 static void
 verify_index(struct verify *v, enum repo_db db, const uint8_t *ref,
@@ -112,8 +143,9 @@ verify_index(struct verify *v, enum repo_db db, const uint8_t *ref,
 		    what);
 	else if (rc != 0)
 		problem(v, "%s: %s", name, why);
-	else if (got.mv_size != want->mv_size ||
-	    memcmp(got.mv_data, want->mv_data, got.mv_size) != 0)
+	else if ((got.mv_size != want->mv_size ||
+	    memcmp(got.mv_data, want->mv_data, got.mv_size) != 0) &&
+	    !verify_shared(v, db, want, &got))
 		problem(v, "%s: its ref leads to another entry in the %s index",
 		    name, what);
 }
@@ -237,6 +269,8 @@ verify_revoked(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 	    key.len != k->mv_size || memcmp(key.b, k->mv_data, key.len) != 0)
 		problem(v, "revocation of %s: the record names another serial",
 		    name);
+	if (repo_superseded_ref(rev.ref, rev.ref_len))
+		v->derived++;
 	/* The certificate's side was checked with the certificates. */
 	verify_index(v, REPO_DB_REVREFS, rev.ref, rev.ref_len, k,
 	    "revoke ref", name);
@@ -311,6 +345,36 @@ verify_stats(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 	return 0;
 }
 
+/* A superseded certificate is held and revoked, and the one that kept its ref is held. */
+static void
+verify_superseded(struct verify *v, const MDB_val *k, const MDB_val *val)
+{
+	size_t plen = sizeof(REPO_SUPERSEDED_KEY) - 1;
+	char issuer[REPO_ID_MAX + 1], name[REPO_WHY_MAX];
+	struct repo_cert c;
+	struct serial s;
+
+	repo_key_text((const uint8_t *)k->mv_data + plen, k->mv_size - plen,
+	    name, sizeof(name));
+	if (repo_key_parse((const uint8_t *)k->mv_data + plen,
+	    k->mv_size - plen, issuer, &s) != 0 ||
+	    repo_key_parse(val->mv_data, val->mv_size, issuer, &s) != 0) {
+		problem(v, "meta: an unreadable superseded entry");
+		return;
+	}
+	if (repo_cert_load(v->t, issuer, &s, &c, NULL, 0) != 0)
+		problem(v, "superseded %s: the certificate that kept its ref "
+		    "is not held", name);
+	repo_cert_clear(&c);
+	(void)repo_key_parse((const uint8_t *)k->mv_data + plen,
+	    k->mv_size - plen, issuer, &s);
+	if (repo_cert_load(v->t, issuer, &s, &c, NULL, 0) != 0)
+		problem(v, "superseded %s: not held", name);
+	else if (c.status != CERT_REVOKED)
+		problem(v, "superseded %s: not revoked", name);
+	repo_cert_clear(&c);
+}
+
 static int
 verify_meta(const MDB_val *k, const MDB_val *val, void *arg, char *why,
     size_t whylen)
@@ -330,6 +394,12 @@ verify_meta(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 		if (val->mv_size != REPO_MARK_LEN)
 			problem(v, "meta: highest CRL number entry of %zu bytes",
 			    val->mv_size);
+		return 0;
+	}
+	if (k->mv_size > sizeof(REPO_SUPERSEDED_KEY) - 1 &&
+	    memcmp(b, REPO_SUPERSEDED_KEY, sizeof(REPO_SUPERSEDED_KEY) - 1) ==
+	    0) {
+		verify_superseded(v, k, val);
 		return 0;
 	}
 	if (k->mv_size != REPO_VV_KEY_LEN || b[0] != 'v' || b[1] != 'v' ||
@@ -373,6 +443,7 @@ verify_crl(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 	char msg[REPO_WHY_MAX], name[64];
 	struct repo_crl c;
 	const uint8_t *b = k->mv_data;
+	uint64_t mark;
 
 	(void)why;
 	(void)whylen;
@@ -389,6 +460,13 @@ verify_crl(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 		problem(v, "%s of '%s': stored under another key", name,
 		    c.issuer);
 	verify_crl_number(v, c.issuer, c.number, name);
+	/* Marks only grow, also when a replaced revocation moves. */
+	if (repo_revlog_mark(v->t, c.issuer, &mark, msg, sizeof(msg)) != 0)
+		problem(v, "%s of '%s': %s", name, c.issuer, msg);
+	else if (c.rev_mark > mark)
+		problem(v, "%s of '%s' covers revocations up to mark %llu, the "
+		    "log ends at %llu", name, c.issuer,
+		    (unsigned long long)c.rev_mark, (unsigned long long)mark);
 	return 0;
 }
 
@@ -415,14 +493,19 @@ verify_revlog(const MDB_val *k, const MDB_val *val, void *arg, char *why,
 		problem(v, "revocation log: an entry of another shape");
 		return 0;
 	}
-	if (repo_get_be64(b + 1 + b[0]) != ++vi->revlog)
-		problem(v, "revocation log of '%.*s': mark %llu where %llu was "
-		    "due", (int)b[0], b + 1, (unsigned long long)
-		    repo_get_be64(b + 1 + b[0]), (unsigned long long)vi->revlog);
+	/* Replaced revocations leave gaps: marks only grow. */
+	vi->revlog++;
+	if (repo_get_be64(b + 1 + b[0]) <= vi->last_mark)
+		problem(v, "revocation log of '%.*s': mark %llu after %llu",
+		    (int)b[0], b + 1, (unsigned long long)
+		    repo_get_be64(b + 1 + b[0]),
+		    (unsigned long long)vi->last_mark);
+	vi->last_mark = repo_get_be64(b + 1 + b[0]);
 	if (repo_get(v->t, REPO_DB_REVOKED, val->mv_data, val->mv_size, &rv,
 	    msg, sizeof(msg)) != 0)
 		problem(v, "revocation log of '%.*s': mark %llu names no "
-		    "revocation", (int)b[0], b + 1, (unsigned long long)vi->revlog);
+		    "revocation", (int)b[0], b + 1,
+		    (unsigned long long)vi->last_mark);
 	return 0;
 }
 
@@ -524,9 +607,11 @@ verify_totals(struct verify *v)
 		problem(v, "%llu issued certificates but %llu issue events",
 		    (unsigned long long)v->with_der,
 		    (unsigned long long)v->issue_events);
-	if (v->revoke_events < v->revocations)
-		problem(v, "%llu revocations but %llu revoke events",
+	if (v->revoke_events < v->revocations - v->derived)
+		problem(v, "%llu revocations (%llu of superseded certificates) "
+		    "but %llu revoke events",
 		    (unsigned long long)v->revocations,
+		    (unsigned long long)v->derived,
 		    (unsigned long long)v->revoke_events);
 }
 

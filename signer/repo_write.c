@@ -69,8 +69,8 @@ repo_stats_add(struct repo_txn *t, const char *issuer, int64_t certs,
 
 /* ---- certificates ---------------------------------------------------------------- */
 
-static int
-cert_store(struct repo_txn *t, const struct repo_cert *c, unsigned int flags,
+int
+repo_cert_store(struct repo_txn *t, const struct repo_cert *c, unsigned int flags,
     char *why, size_t whylen)
 {
 	struct repo_key k;
@@ -178,7 +178,7 @@ reserve_new(struct repo_txn *t, struct repo_cert *c, char *why,
 		return rc;
 	if ((rc = repo_key_make(c->issuer, &c->serial, &k)) != 0)
 		return ERR_INTERNAL;
-	if ((rc = cert_store(t, c, MDB_NOOVERWRITE, why, whylen)) != 0 ||
+	if ((rc = repo_cert_store(t, c, MDB_NOOVERWRITE, why, whylen)) != 0 ||
 	    (rc = repo_put(t, REPO_DB_REFS, c->ref, c->ref_len, k.b, k.len,
 	    MDB_NOOVERWRITE, why, whylen)) != 0)
 		return rc;
@@ -232,7 +232,7 @@ issue_record(struct repo_txn *t, struct repo_cert *c, const uint8_t *der,
 	c->der_len = der_len;
 	if (pending)
 		c->status = CERT_ISSUED;
-	if ((rc = cert_store(t, c, 0, why, whylen)) != 0 ||
+	if ((rc = repo_cert_store(t, c, 0, why, whylen)) != 0 ||
 	    (rc = repo_stats_add(t, c->issuer, 0, pending ? -1 : 0, 0, why,
 	    whylen)) != 0)
 		return rc;
@@ -296,6 +296,9 @@ revoke_check(const struct repo_revocation *r, char *why, size_t whylen)
 		err_why(why, whylen, "reason %d is not a CRLReason", r->reason);
 	else if (!repo_ref_valid(r->ref, r->ref_len))
 		err_why(why, whylen, "ref must be 1..%d bytes", REPO_REF_MAX);
+	else if (repo_superseded_ref(r->ref, r->ref_len))
+		err_why(why, whylen, "ref is reserved for superseded "
+		    "certificates");
 	else
 		return 0;
 	return ERR_BAD_REQUEST;
@@ -366,7 +369,7 @@ revoke_record(struct repo_txn *t, const struct repo_revocation *r, char *why,
 		c.status = CERT_REVOKED;
 		c.revoked_at = r->revoked_at;
 		c.reason = r->reason;
-		rc = cert_store(t, &c, 0, why, whylen);
+		rc = repo_cert_store(t, &c, 0, why, whylen);
 		repo_cert_clear(&c);
 		if (rc != 0)
 			return rc;

@@ -107,11 +107,14 @@ struct repo_txn;
  *   events   origin (u8) || seq (u64 BE, 1, 2, ...) -> event (repo_event_decode)
  *   stats    issuer id -> certificates, pending, revoked (3 x u64 BE)
  *   revlog   issuer prefix || u64 BE mark -> cert key: the revocations of
- *            an issuer in the order recorded here; the mark of the n-th is
- *            n, so the issuer's revoked counter is its latest mark
+ *            an issuer in the order recorded or last replaced here; the
+ *            issuer's mark is the highest (a replaced revocation moves to
+ *            a new mark and leaves a gap), one entry per revocation
  *   crls     issuer prefix || u8 kind (0 complete, 1 delta) || u64 BE CRL
  *            number -> CRL record (repo_crl_decode)
  *   meta     "crlmax" || issuer id -> u64 BE highest CRL number made or seen
+ *            "superseded" || cert key -> cert key: a certificate whose ref
+ *            was issued on another node too, and the one that kept the ref
  *
  * cert key = u8 length || issuer id || u8 length || serial: the keys of one
  * issuer are contiguous and in numeric serial order. Records are a bounded
@@ -129,6 +132,18 @@ struct repo_txn;
  *            complete CRL), "this_update", "next_update": int
  * Reservations are local and have no event: a reserved serial that was never
  * issued was never given to anyone. Receivers ignore keys they do not know.
+ *
+ * Replication (signer/repo_apply.c): a node applies the events of another
+ * origin in sequence order and logs them under their own origin and seq,
+ * as received. Serials carry their issuing node in their first byte, so
+ * certificates of two nodes never collide. The revocation of a serial that
+ * wins is the earliest, then the one of the lower origin (then lower
+ * reason, then lower ref bytes): a winning revocation replaces the one
+ * recorded. When one ref was issued on two nodes both certificates are
+ * kept, the ref index keeps the lower serial and the higher one is revoked
+ * as superseded by a revocation derived from it alone (at its creation
+ * time, origin its issuing node, ref the 12 bytes "\0superseded:" then its
+ * cert key), recorded on each node without an event.
  */
 
 #define REPO_CREATE 0x1         /* repo_open: create the repository if it does not exist */
@@ -268,7 +283,8 @@ void repo_cert_clear(struct repo_cert *c);
 
 /*
  * Revoke req->serial of req->issuer at req->revoked_at for req->reason
- * (CRL_REASON_NONE or 0..10 but 7) under req->ref; req->origin is ignored.
+ * (CRL_REASON_NONE or 0..10 but 7) under req->ref (refs starting with
+ * "\0superseded:" are reserved, see Replication); req->origin is ignored.
  * A known revoke ref returns its revocation when it names the same serial
  * and reason (ERR_CONFLICT otherwise). An already revoked serial returns the
  * first revocation, records nothing and writes no event. Otherwise the
@@ -309,10 +325,59 @@ int repo_events_foreach(struct repo_txn *t, uint8_t origin, uint64_t after_seq,
 int repo_vv_get(struct repo_txn *t, uint8_t origin, uint64_t *seq, char *why,
     size_t whylen);
 
+#define REPO_APPLY_KNOWN 1       /* repo_event_apply: the event was applied before */
+#define REPO_DIGEST_LEN 32       /* SHA-256 */
+
 /*
- * CRLs (signer/repo_crl.c). The mark of an issuer counts the revocations
- * recorded for it; a CRL made at mark m covers the first m, so a delta
- * against it lists those recorded after m.
+ * Apply one event (msgpack bytes, as repo_events_foreach gives them) that
+ * node origin (not this node) logged, in t; a batch is several calls in
+ * one transaction. The event must be the next of origin (version vector +
+ * 1). Returns 0 when applied and logged under its origin and seq,
+ * REPO_APPLY_KNOWN when this very event was applied before (nothing
+ * changes), ERR_BAD_REQUEST (undecodable, another origin, this node's own
+ * origin, a serial without its origin's prefix, a reserved ref),
+ * ERR_CONFLICT (a gap, a different event under an applied seq, a serial
+ * held with other DER), ERR_INVAL or ERR_REPO, with a message naming the
+ * event. A refusal changes nothing; ERR_REPO breaks t.
+ */
+int repo_event_apply(struct repo_txn *t, uint8_t origin, const uint8_t *event,
+    size_t len, char *why, size_t whylen);
+
+/*
+ * Call cb for each certificate superseded by another of its ref (issuer,
+ * its serial, the serial that kept the ref), by issuer then serial. A
+ * non-zero return of cb stops and is returned; 0, cb's value or ERR_REPO.
+ */
+int repo_superseded_foreach(struct repo_txn *t,
+    int (*cb)(const char *issuer, const struct serial *superseded,
+    const struct serial *kept, void *ctx), void *ctx, char *why,
+    size_t whylen);
+/* The number of superseded certificates into *n; 0 or ERR_REPO. */
+int repo_superseded_count(struct repo_txn *t, uint64_t *n, char *why,
+    size_t whylen);
+
+/* A digest of the replicated content and what it covers. */
+struct repo_digest {
+	uint8_t hash[REPO_DIGEST_LEN];
+	uint64_t certs;         /* issued certificates (revoked ones included) */
+	uint64_t revocations;   /* revocations, of unknown serials too */
+};
+
+/*
+ * SHA-256 over the replicated content of r, read in one transaction: the
+ * issued certificate records and the revocations, in key order. Two nodes
+ * holding the same certificates and revocations get the same digest;
+ * reservations, CRL records, the event log, indexes, counters and the node
+ * id do not count. Returns 0, ERR_NOMEM or ERR_REPO.
+ */
+int repo_digest(struct repo *r, struct repo_digest *out, char *why,
+    size_t whylen);
+
+/*
+ * CRLs (signer/repo_crl.c). The mark of an issuer grows with each
+ * revocation recorded or replaced; a CRL made at mark m covers the
+ * revocations at marks up to m, so a delta against it lists those
+ * recorded or replaced after m.
  */
 /* The issuer's current revocation mark into *mark; 0 or ERR_REPO. */
 int repo_revlog_mark(struct repo_txn *t, const char *issuer, uint64_t *mark,

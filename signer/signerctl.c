@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* signerctl: the operator's local tool on the signer box (init, list, show, verify, backup, demo). */
+/* signerctl: the operator's local tool on the signer box (init, list, show, verify, digest, backup, demo). */
 
 #include <getopt.h>
 #include <stdio.h>
@@ -375,6 +375,45 @@ cmd_backup(int argc, char **argv)
 	return 0;
 }
 
+/* The replicated content's digest and what it covers; equal on two nodes in sync. */
+static int
+cmd_digest(int argc, char **argv)
+{
+	struct conf_signerd conf;
+	struct repo_digest d;
+	struct repo_txn *t;
+	struct signer *s;
+	char why[WHY_MAX];
+	uint64_t sup = 0;
+	size_t i;
+	int rc;
+
+	(void)argv;
+	if (argc != 1) {
+		fprintf(stderr, "usage: signerctl digest\n");
+		return 2;
+	}
+	if ((s = open_engine(&conf, SIGNER_OPEN_RDONLY)) == NULL)
+		return 1;
+	rc = repo_digest(signer_repo(s), &d, why, sizeof(why));
+	if (rc == 0 && (rc = repo_begin(signer_repo(s), false, &t, why,
+	    sizeof(why))) == 0) {
+		rc = repo_superseded_count(t, &sup, why, sizeof(why));
+		repo_abort(t);
+	}
+	if (rc == 0) {
+		for (i = 0; i < sizeof(d.hash); i++)
+			printf("%02x", d.hash[i]);
+		printf("  %llu certificates, %llu revocations, %llu "
+		    "superseded\n", (unsigned long long)d.certs,
+		    (unsigned long long)d.revocations, (unsigned long long)sup);
+	} else
+		fprintf(stderr, "signerctl: %s\n", why);
+	signer_close(s);
+	conf_signerd_free(&conf);
+	return rc == 0 ? 0 : 1;
+}
+
 static int
 cmd_demo(int argc, char **argv)
 {
@@ -409,6 +448,7 @@ static const struct command commands[] = {
 	{ "list", cmd_list, "list [--issuer ID] [--revoked]", "list certificates or revocations" },
 	{ "show", cmd_show, "show ISSUER SERIAL", "show one certificate record and its PEM" },
 	{ "verify", cmd_verify, "verify", "check every record, index, event and signature" },
+	{ "digest", cmd_digest, "digest", "print a digest of the replicated content, equal on nodes in sync" },
 	{ "backup", cmd_backup, "backup FILE", "write a compact consistent copy of the repository (mode 0600)" },
 	{ "demo", cmd_demo, "demo DIR", "create a throwaway environment with a SoftHSM2 token in DIR" },
 };

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# signerctl on a demo environment: demo, init, list, show, verify, backup, errors.
+# signerctl on a demo environment: demo, init, list, show, verify, digest, backup, errors.
 . tests/integration/lib.sh
 
 ctl=$BUILD/signerctl
@@ -20,6 +20,10 @@ check "init on an existing repository finds every key" \
 check "list of an empty repository is empty" test -z "$("$ctl" -c "$cf" list)"
 check "verify of an empty repository passes" \
 	sh -c "'$ctl' -c '$cf' verify | grep -q '0 certificate(s) checked, 0 problem(s)'"
+# Nothing replicated yet: the digest is SHA-256 of nothing.
+check "digest of an empty repository" sh -c "'$ctl' -c '$cf' digest | grep -qx \
+	'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855  0 certificates, 0 revocations, 0 superseded'"
+check "digest takes no argument" sh -c "'$ctl' -c '$cf' digest x 2>/dev/null; test \$? -eq 2"
 check "show of an unknown serial fails" sh -c "! '$ctl' -c '$cf' show server-ca 7f01 2>/dev/null"
 check "show refuses a bad serial" sh -c "! '$ctl' -c '$cf' show server-ca xyz 2>/dev/null"
 check "list refuses an unknown issuer" \
