@@ -29,12 +29,15 @@ check_repo(struct daemon *d, struct health_check *c)
 	struct repo_txn *t = NULL;
 	struct repo_stats st;
 	char why[HEALTH_MSG_MAX];
+	uint64_t superseded = 0;
 	int rc;
 
 	c->name = "repository";
 	rc = repo_begin(signer_repo(d->s), false, &t, why, sizeof(why));
 	if (rc == 0)
 		rc = repo_stats(t, NULL, &st, why, sizeof(why));
+	if (rc == 0)
+		rc = repo_superseded_count(t, &superseded, why, sizeof(why));
 	repo_abort(t);
 	if (rc != 0) {
 		c->status = H_FAILED;
@@ -42,9 +45,11 @@ check_repo(struct daemon *d, struct health_check *c)
 		return;
 	}
 	c->status = H_OK;
+	/* A ref issued on both signers of a pair: the later certificate was superseded. */
 	err_why(c->message, sizeof(c->message), "%llu certificates, %llu "
-	    "pending, %llu revoked", (unsigned long long)st.certs,
-	    (unsigned long long)st.pending, (unsigned long long)st.revoked);
+	    "pending, %llu revoked, %llu superseded by the pair rule",
+	    (unsigned long long)st.certs, (unsigned long long)st.pending,
+	    (unsigned long long)st.revoked, (unsigned long long)superseded);
 }
 
 static void
