@@ -512,7 +512,8 @@ struct db_result {
 struct db_stats {
 	uint64_t queued;        /* rows waiting, retries included */
 	int64_t oldest_age;     /* seconds since the oldest queued row was created; 0: none */
-	uint64_t done;
+	uint64_t issued;        /* done sign rows */
+	uint64_t revoked;       /* done revoke rows */
 	uint64_t failed;
 };
 
@@ -563,7 +564,9 @@ const char *db_err_code(int rc);
 /*
  * Wait up to timeout_ms for new rows: on PostgreSQL until a NOTIFY on
  * DB_CHANNEL, on SQLite until another connection commits (checked every
- * DB_SQLITE_POLL_MS). Returns 1 (woken), 0 (timed out) or ERR_REPO.
+ * DB_SQLITE_POLL_MS). Call it with no batch open: PostgreSQL holds
+ * notifications back during a transaction. Returns 1 (woken), 0 (timed
+ * out) or ERR_REPO.
  */
 int db_wait(struct db *db, uint32_t timeout_ms, char *why, size_t whylen);
 

@@ -552,21 +552,25 @@ db_stats(struct db *db, int64_t now, struct db_stats *st, char *why,
 	static const char sql[] = "SELECT "
 	    "(SELECT count(*) FROM requests WHERE status = 'queued'), "
 	    "(SELECT min(created_at) FROM requests WHERE status = 'queued'), "
-	    "(SELECT count(*) FROM requests WHERE status = 'done'), "
+	    "(SELECT count(*) FROM requests WHERE status = 'done' AND "
+	    "kind = 'sign'), "
+	    "(SELECT count(*) FROM requests WHERE status = 'done' AND "
+	    "kind = 'revoke'), "
 	    "(SELECT count(*) FROM requests WHERE status = 'failed')";
-	int64_t v[4];
+	int64_t v[5];
 	int rc;
 
 	memset(st, 0, sizeof(*st));
 	if (db->backend == DB_PG)
-		rc = dbp_ints(db, sql, v, 4, why, whylen);
+		rc = dbp_ints(db, sql, v, 5, why, whylen);
 	else
-		rc = dbl_ints(db, sql, v, 4, why, whylen);
+		rc = dbl_ints(db, sql, v, 5, why, whylen);
 	if (rc != 0)
 		return rc;
 	st->queued = v[0] > 0 ? (uint64_t)v[0] : 0;
 	st->oldest_age = v[1] >= 0 && v[1] < now ? now - v[1] : 0;
-	st->done = v[2] > 0 ? (uint64_t)v[2] : 0;
-	st->failed = v[3] > 0 ? (uint64_t)v[3] : 0;
+	st->issued = v[2] > 0 ? (uint64_t)v[2] : 0;
+	st->revoked = v[3] > 0 ? (uint64_t)v[3] : 0;
+	st->failed = v[4] > 0 ? (uint64_t)v[4] : 0;
 	return 0;
 }

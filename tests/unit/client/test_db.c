@@ -709,7 +709,21 @@ t_stats(void **state)
 	assert_int_equal(db_stats(f->db, T_NOW, &st, f->why, sizeof(f->why)), 0);
 	assert_int_equal(st.queued, 3);
 	assert_int_equal(st.oldest_age, 100 - 2);
-	assert_int_equal(st.done, 1);
+	assert_int_equal(st.issued, 0);
+	assert_int_equal(st.revoked, 1);
+	assert_int_equal(st.failed, 1);
+	web_sign(f, "p", 5, NULL, NULL, NULL);
+	claim(f, 10, T_NOW);
+	assert_int_equal(f->b.n, 3);    /* 4, 5, 6: the retry is not due yet */
+	assert_int_equal(f->b.v[0].id, 4);
+	finish(f, (struct db_result[3]){ { .rc = 0 }, { .rc = ERR_BUSY },
+	    { .rc = 0, .cert = (const uint8_t *)"c", .cert_len = 1 } }, T_NOW);
+	assert_int_equal(db_stats(f->db, T_NOW + 10, &st, f->why,
+	    sizeof(f->why)), 0);
+	assert_int_equal(st.queued, 2);
+	assert_int_equal(st.oldest_age, 100 - 2 + 10);
+	assert_int_equal(st.issued, 1);
+	assert_int_equal(st.revoked, 2);
 	assert_int_equal(st.failed, 1);
 }
 
