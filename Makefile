@@ -25,7 +25,7 @@ DEB_PKGS := build-essential pkg-config libssl-dev libmsgpack-dev libyaml-dev \
 	libcmocka-dev zlib1g-dev lmdb-utils socat gnutls-bin libnss3-tools \
 	clang libclang-rt-14-dev libsqlite3-dev libpq-dev postgresql openssl python3
 
-PKGS := openssl msgpack yaml-0.1 lmdb libpkcs11-helper-1 zlib
+PKGS := openssl msgpack yaml-0.1 lmdb libpkcs11-helper-1 zlib sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) p11-kit-1 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CMOCKA_LIBS := $(shell pkg-config --libs cmocka 2>/dev/null)

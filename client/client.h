@@ -493,4 +493,157 @@ int client_cmd_cert(struct client_ctx *ctx, int argc, char **argv);
 /* publish: every issuer's CA certificate, CRL and delta CRL into crl.dir. */
 int client_cmd_publish(struct client_ctx *ctx, int argc, char **argv);
 
+/*
+ * The request queue (client/db.c, client/db_sqlite.c, client/db_pg.c): the
+ * web application INSERTs rows into the requests table of
+ * client/schema/{sqlite,postgresql}.sql; a relay claims the due queued rows
+ * in batches, sends them to the signer with the row id as the ref, and
+ * writes every outcome back in one transaction per batch. A batch is
+ * locked for its relay until db_finish(): on PostgreSQL by the claim's
+ * transaction (FOR UPDATE SKIP LOCKED), on SQLite by a single-relay guard
+ * (an flock on "<path>.relay-lock" held from db_open to db_close). A batch
+ * that is never finished (a crash) is claimed again: the same ref makes the
+ * signer return the same result. Rows are untrusted: a row with bad fields
+ * is not handed out but failed with error_code "invalid" and a message
+ * that names the field.
+ */
+#define DB_BATCH_MAX 128        /* most rows in one claim */
+#define DB_CSR_MAX 16384        /* largest CSR in a row (docs/protocol.md 5.3) */
+#define DB_PROFILE_MAX 64       /* longest profile name */
+#define DB_REASON_MAX 32        /* longest revocation reason name */
+#define DB_SAN_TEXT_MAX 65536   /* longest san column */
+#define DB_DAYS_MAX 36500       /* largest days value */
+#define DB_CERT_MAX 65536       /* largest certificate written back */
+#define DB_REF_MAX 24           /* a row id in decimal, NUL included */
+#define DB_BACKOFF_BASE_S 5     /* wait after the first transient error ... */
+#define DB_BACKOFF_MAX_S 900    /* ... doubled per attempt up to this */
+#define DB_SQLITE_BUSY_MS 5000  /* SQLite: wait this long for the web app's writes */
+#define DB_SQLITE_POLL_MS 250   /* SQLite: db_wait looks for new rows this often */
+#define DB_CHANNEL "signer_requests" /* PostgreSQL: the NOTIFY channel */
+
+struct db;
+
+enum db_kind {
+	DB_KIND_SIGN = 1,
+	DB_KIND_REVOKE = 2,
+};
+
+/* A valid queued request, as claimed. */
+struct db_req {
+	int64_t id;
+	char ref[DB_REF_MAX];           /* id in decimal: the ref on the line */
+	int kind;                       /* enum db_kind */
+	uint32_t attempts;              /* transient failures so far */
+	/* DB_KIND_SIGN */
+	char profile[DB_PROFILE_MAX + 1];
+	uint8_t *csr;                   /* DER, 1..DB_CSR_MAX bytes */
+	size_t csr_len;
+	struct client_pairs subject;    /* n == 0: the CSR's */
+	struct client_pairs san;        /* n == 0: none */
+	uint32_t days;                  /* 0: the profile's */
+	/* DB_KIND_REVOKE */
+	char issuer[CLIENT_ISSUER_ID_MAX + 1];
+	char serial[CLIENT_SERIAL_HEX_MAX + 1]; /* normalised (client_serial_norm) */
+	char reason[DB_REASON_MAX + 1]; /* "": no reason */
+};
+
+/* A row refused by validation; db_finish() marks it failed. */
+struct db_bad {
+	int64_t id;
+	char why[CLIENT_WHY_MAX];
+};
+
+/* The rows of one claim, in id order. Free with db_batch_free(). */
+struct db_batch {
+	struct db_req *v;               /* to send */
+	size_t n;
+	struct db_bad *bad;             /* to fail */
+	size_t n_bad;
+};
+
+/* What became of request i of a batch, for db_finish(). */
+struct db_result {
+	int rc;                 /* 0: done; else its error (db_err_permanent) */
+	const char *why;        /* with rc != 0: the message; NULL: err_str(rc) */
+	const uint8_t *cert;    /* sign: DER, 1..DB_CERT_MAX bytes */
+	size_t cert_len;
+	const char *issuer;     /* sign and revoke: as the signer answered; may be NULL */
+	const char *serial;
+	int64_t not_before;     /* sign */
+	int64_t not_after;
+	int64_t revoked_at;     /* revoke */
+};
+
+/* Queue figures for health reports. */
+struct db_stats {
+	uint64_t queued;        /* rows waiting, retries included */
+	int64_t oldest_age;     /* seconds since the oldest queued row was created; 0: none */
+	uint64_t issued;        /* done sign rows */
+	uint64_t revoked;       /* done revoke rows */
+	uint64_t failed;
+};
+
+/*
+ * Open c's database (database.backend, .path or .conninfo) for a relay and
+ * check that it holds the requests table. SQLite takes the relay guard;
+ * PostgreSQL LISTENs on DB_CHANNEL. Returns 0 (*out is the caller's,
+ * db_close), ERR_CONFIG (no or an unknown backend), ERR_BUSY (another relay
+ * holds the SQLite guard), ERR_REPO (cannot connect, no table), ERR_SYSTEM
+ * or ERR_NOMEM; why says what.
+ */
+int db_open(const struct conf_client *c, struct db **out, char *why,
+    size_t whylen);
+
+/* Close db; an unfinished batch is left queued. NULL is a no-op. */
+void db_close(struct db *db);
+
+/*
+ * Claim up to max (1..DB_BATCH_MAX) queued rows due at now (next attempt
+ * time <= now), in id order, into *out (cleared first; the caller's,
+ * db_batch_free). Every successful claim, also an empty one, must be
+ * followed by db_finish() before the next claim. Returns 0, ERR_INVAL (bad
+ * max, a batch still open), ERR_REPO or ERR_NOMEM (why says what; nothing
+ * stays claimed).
+ */
+int db_claim(struct db *db, size_t max, int64_t now, struct db_batch *out,
+    char *why, size_t whylen);
+
+/*
+ * Write the outcome of the claimed batch b in one transaction: res[i]
+ * (b->n entries; NULL when b->n is 0) for b->v[i], done with its results
+ * when rc is 0, failed with the signer's code and message when rc is
+ * permanent, otherwise left queued with attempts + 1 and the next attempt
+ * at now + DB_BACKOFF_BASE_S doubled per earlier attempt (at most
+ * DB_BACKOFF_MAX_S); b->bad rows are failed as "invalid". Ends the claim
+ * also on error. Returns 0, ERR_INVAL (a result out of bounds: nothing is
+ * written) or ERR_REPO (rolled back; the rows stay queued as they were).
+ */
+int db_finish(struct db *db, const struct db_batch *b,
+    const struct db_result *res, int64_t now, char *why, size_t whylen);
+
+/* True for errors that fail a request for good (policy, bad_request, conflict, not_found, ...). */
+bool db_err_permanent(int rc);
+
+/* The error_code text written for rc: the wire code, "timeout" or "link". */
+const char *db_err_code(int rc);
+
+/*
+ * Wait up to timeout_ms for new rows: on PostgreSQL until a NOTIFY on
+ * DB_CHANNEL, on SQLite until another connection commits (checked every
+ * DB_SQLITE_POLL_MS). Call it with no batch open: PostgreSQL holds
+ * notifications back during a transaction. Returns 1 (woken), 0 (timed
+ * out) or ERR_REPO.
+ */
+int db_wait(struct db *db, uint32_t timeout_ms, char *why, size_t whylen);
+
+/* The descriptor that becomes readable on a NOTIFY (PostgreSQL), or -1. */
+int db_fd(const struct db *db);
+
+/* Fill *st as of now. Returns 0 or ERR_REPO. */
+int db_stats(struct db *db, int64_t now, struct db_stats *st, char *why,
+    size_t whylen);
+
+/* Release what b owns and clear it; NULL is a no-op. */
+void db_batch_free(struct db_batch *b);
+
 #endif /* CLIENT_CLIENT_H */
