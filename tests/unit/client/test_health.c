@@ -17,8 +17,8 @@
 
 #define NOW INT64_C(1800000000)
 
-static char dir[64];
-static char json[128], prom[128];
+static char dir[256];
+static char json[300], prom[300];
 
 /* A health result as signerd sends it, with issuers[] and counters. */
 static void
@@ -229,7 +229,8 @@ static int
 setup(void **state)
 {
 	(void)state;
-	snprintf(dir, sizeof(dir), "/tmp/signer-health.XXXXXX");
+	snprintf(dir, sizeof(dir), "%s/signer-health.XXXXXX",
+	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
 	if (mkdtemp(dir) == NULL)
 		return -1;
 	snprintf(json, sizeof(json), "%s/health.json", dir);
@@ -240,7 +241,7 @@ setup(void **state)
 static int
 teardown(void **state)
 {
-	char cmd[128];
+	char cmd[300];
 
 	(void)state;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
