@@ -16,6 +16,7 @@
 
 #include "proto/proto.h"
 #include "signer/signer.h"
+#include "tests/unit/signer/tmpdir.h"
 
 #define NODES 3                 /* A = 1, B = 2, C = 3 */
 #define MAP_MB 64
@@ -44,26 +45,14 @@ struct evlist {
 };
 
 static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct fx *f = calloc(1, sizeof(*f));
 	uint8_t i;
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_repo_apply.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
+	if (tmpdir_make(f->dir, sizeof(f->dir), "test_repo_apply") != 0)
 		return -1;
 	for (i = 1; i <= NODES; i++) {
 		snprintf(f->n[i].path, sizeof(f->n[i].path), "%s/repo%u",
@@ -84,7 +73,7 @@ teardown(void **state)
 
 	for (i = 1; i <= NODES; i++)
 		repo_close(f->n[i].r);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }

@@ -21,6 +21,7 @@
 
 #include "proto/proto.h"
 #include "signer/signer.h"
+#include "tests/unit/signer/tmpdir.h"
 
 #define NODE 9
 #define MAP_MB 1                /* small, so that the map also grows under the kills */
@@ -37,15 +38,6 @@ struct batch {
 	char refs[PER_TXN][32];
 	int n;
 };
-
-static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
 
 /* ---- the child ------------------------------------------------------------------ */
 
@@ -350,15 +342,12 @@ test_kill_writer(void **state)
 	struct fx f;
 	struct repo *r;
 	unsigned int seed = (unsigned int)time(NULL) ^ (unsigned int)getpid();
-	const char *tmp = getenv("TMPDIR");
 	char *line;
 	int round;
 
 	(void)state;
 	memset(&f, 0, sizeof(f));
-	snprintf(f.dir, sizeof(f.dir), "%s/test_repo_crash.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	assert_non_null(mkdtemp(f.dir));
+	assert_int_equal(tmpdir_make(f.dir, sizeof(f.dir), "test_repo_crash"), 0);
 	snprintf(f.path, sizeof(f.path), "%s/repo", f.dir);
 	assert_non_null(f.log = calloc(1, LOG_MAX));
 	assert_int_equal(repo_open(f.path, NODE, MAP_MB, REPO_CREATE, &r, f.why,
@@ -377,7 +366,7 @@ test_kill_writer(void **state)
 	assert_true(round > 0);
 	free(f.log);
 	free(f.seen);
-	nftw(f.dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f.dir);
 }
 
 int

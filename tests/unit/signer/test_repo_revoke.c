@@ -15,6 +15,7 @@
 
 #include "proto/proto.h"
 #include "signer/signer.h"
+#include "tests/unit/signer/tmpdir.h"
 
 #define NODE 3
 #define MAP_MB 16
@@ -28,25 +29,13 @@ struct fx {
 };
 
 static int
-rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(p);
-}
-
-static int
 setup(void **state)
 {
-	const char *tmp = getenv("TMPDIR");
 	struct fx *f = calloc(1, sizeof(*f));
 
 	if (f == NULL)
 		return -1;
-	snprintf(f->dir, sizeof(f->dir), "%s/test_repo_revoke.XXXXXX",
-	    tmp != NULL ? tmp : "/tmp");
-	if (mkdtemp(f->dir) == NULL)
+	if (tmpdir_make(f->dir, sizeof(f->dir), "test_repo_revoke") != 0)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/repo", f->dir);
 	if (repo_open(f->path, NODE, MAP_MB, REPO_CREATE, &f->r, f->why,
@@ -62,7 +51,7 @@ teardown(void **state)
 	struct fx *f = *state;
 
 	repo_close(f->r);
-	nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	tmpdir_remove(f->dir);
 	free(f);
 	return 0;
 }
