@@ -8,24 +8,6 @@
 
 #include "client/db_int.h"
 
-static const char *const db_reasons[] = {
-	"unspecified", "keyCompromise", "cACompromise", "affiliationChanged",
-	"superseded", "cessationOfOperation", "certificateHold",
-	"privilegeWithdrawn", "aACompromise",
-};
-
-void
-db_why(char *why, size_t whylen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why == NULL || whylen == 0)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, whylen, fmt, ap);
-	va_end(ap);
-}
-
 int
 db_open(const struct conf_client *c, struct db **out, char *why,
     size_t whylen)
@@ -45,7 +27,7 @@ db_open(const struct conf_client *c, struct db **out, char *why,
 		db->backend = DB_PG;
 		rc = dbp_open(db, c->db_conninfo, why, whylen);
 	} else {
-		db_why(why, whylen, "database: backend '%s' without its %s", be,
+		err_why(why, whylen, "database: backend '%s' without its %s", be,
 		    strcmp(be, "postgresql") == 0 ? "conninfo" : "path");
 		rc = ERR_CONFIG;
 	}
@@ -116,16 +98,16 @@ text_get(const struct db_text *t, const char *col, size_t max, bool required,
 	if (t->p == NULL) {
 		if (!required)
 			return 0;
-		db_why(why, whylen, "%s: missing", col);
+		err_why(why, whylen, "%s: missing", col);
 		return ERR_INVAL;
 	}
 	if (t->len == 0 || t->len > max || t->len >= cap) {
-		db_why(why, whylen, "%s: %zu bytes, not 1..%zu", col, t->len,
+		err_why(why, whylen, "%s: %zu bytes, not 1..%zu", col, t->len,
 		    max < cap - 1 ? max : cap - 1);
 		return ERR_INVAL;
 	}
 	if (memchr(t->p, '\0', t->len) != NULL) {
-		db_why(why, whylen, "%s: holds a NUL byte", col);
+		err_why(why, whylen, "%s: holds a NUL byte", col);
 		return ERR_INVAL;
 	}
 	memcpy(dst, t->p, t->len);
@@ -142,11 +124,11 @@ text_dup(const struct db_text *t, const char *col, size_t max, char **out,
 	if (t->p == NULL)
 		return 0;
 	if (t->len == 0 || t->len > max) {
-		db_why(why, whylen, "%s: %zu bytes, not 1..%zu", col, t->len, max);
+		err_why(why, whylen, "%s: %zu bytes, not 1..%zu", col, t->len, max);
 		return ERR_INVAL;
 	}
 	if (memchr(t->p, '\0', t->len) != NULL) {
-		db_why(why, whylen, "%s: holds a NUL byte", col);
+		err_why(why, whylen, "%s: holds a NUL byte", col);
 		return ERR_INVAL;
 	}
 	if ((*out = malloc(t->len + 1)) == NULL)
@@ -168,12 +150,12 @@ san_parse(char *s, struct client_pairs *p, char *why, size_t whylen)
 		if ((nl = strchr(line, '\n')) != NULL)
 			*nl = '\0';
 		if (++n > CLIENT_SAN_MAX) {
-			db_why(why, whylen, "san: more than %d names",
+			err_why(why, whylen, "san: more than %d names",
 			    CLIENT_SAN_MAX);
 			return ERR_INVAL;
 		}
 		if ((rc = client_san_add(p, line, msg, sizeof(msg))) != 0) {
-			db_why(why, whylen, "san: line %zu: %s", n, msg);
+			err_why(why, whylen, "san: line %zu: %s", n, msg);
 			return rc;
 		}
 		if (nl == NULL)
@@ -193,12 +175,12 @@ sign_check(struct db_req *q, const struct db_row *r, char *why, size_t whylen)
 		goto out;
 	rc = ERR_INVAL;
 	if (r->csr == NULL || r->csr_len == 0 || r->csr_len > DB_CSR_MAX) {
-		db_why(why, whylen, "csr: %zu bytes, not 1..%d", r->csr_len,
+		err_why(why, whylen, "csr: %zu bytes, not 1..%d", r->csr_len,
 		    DB_CSR_MAX);
 		goto out;
 	}
 	if (r->has_days && (r->days < 1 || r->days > DB_DAYS_MAX)) {
-		db_why(why, whylen, "days: %lld, not 1..%d",
+		err_why(why, whylen, "days: %lld, not 1..%d",
 		    (long long)r->days, DB_DAYS_MAX);
 		goto out;
 	}
@@ -208,7 +190,7 @@ sign_check(struct db_req *q, const struct db_row *r, char *why, size_t whylen)
 		goto out;
 	if (s != NULL && (rc = client_subject_parse(s, &q->subject, msg,
 	    sizeof(msg))) != 0) {
-		db_why(why, whylen, "subject: %s", msg);
+		err_why(why, whylen, "subject: %s", msg);
 		goto out;
 	}
 	free(s);
@@ -233,14 +215,13 @@ revoke_check(struct db_req *q, const struct db_row *r, char *why,
     size_t whylen)
 {
 	char serial[CLIENT_SERIAL_HEX_MAX + 3];
-	size_t i;
 	int rc;
 
 	if ((rc = text_get(&r->issuer, "issuer", CLIENT_ISSUER_ID_MAX, true,
 	    q->issuer, sizeof(q->issuer), why, whylen)) != 0)
 		return rc;
 	if (!client_issuer_id_valid(q->issuer, strlen(q->issuer))) {
-		db_why(why, whylen, "issuer: '%s' is not an issuer id",
+		err_why(why, whylen, "issuer: '%s' is not an issuer id",
 		    q->issuer);
 		return ERR_INVAL;
 	}
@@ -248,7 +229,7 @@ revoke_check(struct db_req *q, const struct db_row *r, char *why,
 	    serial, sizeof(serial), why, whylen)) != 0)
 		return rc;
 	if (client_serial_norm(serial, q->serial, sizeof(q->serial)) != 0) {
-		db_why(why, whylen, "serial: '%s' is not a hex serial number "
+		err_why(why, whylen, "serial: '%s' is not a hex serial number "
 		    "of at most 20 bytes", serial);
 		return ERR_INVAL;
 	}
@@ -257,10 +238,9 @@ revoke_check(struct db_req *q, const struct db_row *r, char *why,
 		return rc;
 	if (q->reason[0] == '\0')
 		return 0;
-	for (i = 0; i < sizeof(db_reasons) / sizeof(db_reasons[0]); i++)
-		if (strcmp(q->reason, db_reasons[i]) == 0)
-			return 0;
-	db_why(why, whylen, "reason: '%s' is not an RFC 5280 reason name",
+	if (msg_reason_code(q->reason, strlen(q->reason)) >= 0)
+		return 0;
+	err_why(why, whylen, "reason: '%s' is not an RFC 5280 reason name",
 	    q->reason);
 	return ERR_INVAL;
 }
@@ -273,7 +253,7 @@ row_check(struct db_req *q, const struct db_row *r, char *why, size_t whylen)
 	q->attempts = r->attempts < 0 ? 0 : r->attempts > UINT32_MAX ?
 	    UINT32_MAX : (uint32_t)r->attempts;
 	if (r->bad != NULL) {
-		db_why(why, whylen, "%s", r->bad);
+		err_why(why, whylen, "%s", r->bad);
 		return ERR_INVAL;
 	}
 	if (r->kind.p != NULL && r->kind.len == 4 &&
@@ -286,7 +266,7 @@ row_check(struct db_req *q, const struct db_row *r, char *why, size_t whylen)
 		q->kind = DB_KIND_REVOKE;
 		return revoke_check(q, r, why, whylen);
 	}
-	db_why(why, whylen, "kind: not 'sign' or 'revoke'");
+	err_why(why, whylen, "kind: not 'sign' or 'revoke'");
 	return ERR_INVAL;
 }
 
@@ -330,7 +310,7 @@ db_claim(struct db *db, size_t max, int64_t now, struct db_batch *out,
 
 	memset(out, 0, sizeof(*out));
 	if (max == 0 || max > DB_BATCH_MAX || db->claimed) {
-		db_why(why, whylen, "claim: %s", db->claimed ?
+		err_why(why, whylen, "claim: %s", db->claimed ?
 		    "a batch is still open" : "bad batch size");
 		return ERR_INVAL;
 	}
@@ -478,7 +458,7 @@ results_check(const struct db_batch *b, const struct db_result *res,
 		r = &res[i];
 		if (r->rc != 0 && r->why != NULL &&
 		    strlen(r->why) >= CLIENT_WHY_MAX) {
-			db_why(why, whylen, "row %lld: message too long",
+			err_why(why, whylen, "row %lld: message too long",
 			    (long long)b->v[i].id);
 			return ERR_INVAL;
 		}
@@ -486,7 +466,7 @@ results_check(const struct db_batch *b, const struct db_result *res,
 			continue;
 		if (r->cert == NULL || r->cert_len == 0 ||
 		    r->cert_len > DB_CERT_MAX) {
-			db_why(why, whylen, "row %lld: certificate of %zu "
+			err_why(why, whylen, "row %lld: certificate of %zu "
 			    "bytes, not 1..%d", (long long)b->v[i].id,
 			    r->cert_len, DB_CERT_MAX);
 			return ERR_INVAL;
@@ -529,7 +509,7 @@ db_finish(struct db *db, const struct db_batch *b,
 	int rc;
 
 	if (!db->claimed) {
-		db_why(why, whylen, "finish: no batch claimed");
+		err_why(why, whylen, "finish: no batch claimed");
 		return ERR_INVAL;
 	}
 	db->claimed = false;

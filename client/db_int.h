@@ -67,9 +67,6 @@ struct db_param {
  */
 int db_row_take(struct db_batch *b, const struct db_row *r);
 
-/* Set why from a format. */
-void db_why(char *why, size_t whylen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 
 /*
  * Backends. SQL is written with $1, $2, ... parameters. Each returns 0 or

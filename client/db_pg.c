@@ -22,7 +22,7 @@ dbp_fail(struct db *db, const char *what, PGresult *res, char *why,
 
 	if (*m == '\0')
 		m = PQerrorMessage(db->pg);
-	db_why(why, whylen, "postgresql: %s: %.*s", what,
+	err_why(why, whylen, "postgresql: %s: %.*s", what,
 	    (int)strcspn(m, "\n"), m);
 	PQclear(res);
 	return ERR_REPO;
@@ -111,7 +111,7 @@ dbp_ints(struct db *db, const char *sql, int64_t *v, size_t n, char *why,
 		return rc;
 	if (PQntuples(res) != 1 || (size_t)PQnfields(res) < n) {
 		PQclear(res);
-		db_why(why, whylen, "postgresql: %s: not one row", sql);
+		err_why(why, whylen, "postgresql: %s: not one row", sql);
 		return ERR_REPO;
 	}
 	for (i = 0; i < n; i++)
@@ -129,14 +129,14 @@ dbp_open(struct db *db, const char *conninfo, char *why, size_t whylen)
 
 	db->pg = PQconnectdb(conninfo);
 	if (db->pg == NULL) {
-		db_why(why, whylen, "postgresql: out of memory");
+		err_why(why, whylen, "postgresql: out of memory");
 		return ERR_NOMEM;
 	}
 	if (PQstatus(db->pg) != CONNECTION_OK)
 		return dbp_fail(db, "connect", NULL, why, whylen);
 	if ((rc = dbp_exec(db, "SELECT " DB_COLUMNS " FROM requests LIMIT 0",
 	    NULL, 0, why, whylen)) != 0) {
-		db_why(why, whylen, "postgresql: no requests table (load "
+		err_why(why, whylen, "postgresql: no requests table (load "
 		    "client/schema/postgresql.sql)");
 		return rc;
 	}
@@ -266,11 +266,11 @@ dbp_wait(struct db *db, uint32_t timeout_ms, char *why, size_t whylen)
 		if ((left = end - dbp_ms()) <= 0)
 			return 0;
 		if (pfd.fd < 0) {
-			db_why(why, whylen, "postgresql: connection lost");
+			err_why(why, whylen, "postgresql: connection lost");
 			return ERR_REPO;
 		}
 		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR) {
-			db_why(why, whylen, "postgresql: poll: %s",
+			err_why(why, whylen, "postgresql: poll: %s",
 			    strerror(errno));
 			return ERR_REPO;
 		}

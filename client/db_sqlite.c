@@ -19,7 +19,7 @@
 static int
 dbl_fail(struct db *db, const char *what, char *why, size_t whylen)
 {
-	db_why(why, whylen, "sqlite: %s: %s", what, db->lite != NULL ?
+	err_why(why, whylen, "sqlite: %s: %s", what, db->lite != NULL ?
 	    sqlite3_errmsg(db->lite) : "no database");
 	return ERR_REPO;
 }
@@ -34,7 +34,7 @@ dbl_prepare(struct db *db, const char *sql, sqlite3_stmt **st, char *why,
 
 	*st = NULL;
 	if (len >= sizeof(buf)) {
-		db_why(why, whylen, "sqlite: statement too long");
+		err_why(why, whylen, "sqlite: statement too long");
 		return ERR_INVAL;
 	}
 	for (i = 0; i <= len; i++)
@@ -89,20 +89,20 @@ dbl_guard(struct db *db, const char *path, char *why, size_t whylen)
 
 	n = snprintf(lock, sizeof(lock), "%s%s", path, DBL_LOCK_SUFFIX);
 	if (n < 0 || (size_t)n >= sizeof(lock)) {
-		db_why(why, whylen, "sqlite: %s: path too long", path);
+		err_why(why, whylen, "sqlite: %s: path too long", path);
 		return ERR_CONFIG;
 	}
 	if ((db->lock_fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) == -1) {
-		db_why(why, whylen, "sqlite: %s: %s", lock, strerror(errno));
+		err_why(why, whylen, "sqlite: %s: %s", lock, strerror(errno));
 		return ERR_SYSTEM;
 	}
 	if (flock(db->lock_fd, LOCK_EX | LOCK_NB) == -1) {
 		if (errno == EWOULDBLOCK) {
-			db_why(why, whylen, "sqlite: %s: another relay runs "
+			err_why(why, whylen, "sqlite: %s: another relay runs "
 			    "on this database", lock);
 			return ERR_BUSY;
 		}
-		db_why(why, whylen, "sqlite: %s: %s", lock, strerror(errno));
+		err_why(why, whylen, "sqlite: %s: %s", lock, strerror(errno));
 		return ERR_SYSTEM;
 	}
 	return 0;
@@ -118,14 +118,14 @@ dbl_open(struct db *db, const char *path, char *why, size_t whylen)
 		return rc;
 	if (sqlite3_open_v2(path, &db->lite, SQLITE_OPEN_READWRITE, NULL) !=
 	    SQLITE_OK) {
-		db_why(why, whylen, "sqlite: %s: %s", path, db->lite != NULL ?
+		err_why(why, whylen, "sqlite: %s: %s", path, db->lite != NULL ?
 		    sqlite3_errmsg(db->lite) : "cannot open");
 		return ERR_REPO;
 	}
 	sqlite3_busy_timeout(db->lite, DB_SQLITE_BUSY_MS);
 	if (sqlite3_prepare_v2(db->lite, "SELECT " DB_COLUMNS
 	    " FROM requests LIMIT 0", -1, &st, NULL) != SQLITE_OK) {
-		db_why(why, whylen, "sqlite: %s: no requests table (load "
+		err_why(why, whylen, "sqlite: %s: no requests table (load "
 		    "client/schema/sqlite.sql): %s", path,
 		    sqlite3_errmsg(db->lite));
 		return ERR_REPO;

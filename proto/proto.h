@@ -49,6 +49,16 @@ const char *err_str(int err);
 const char *err_wire_code(int err);
 
 /*
+ * Revocation reasons on the wire are RFC 5280 CRLReason names
+ * ("keyCompromise", ...), for the codes 0..6 and 9..10.
+ */
+#define MSG_REASON_MAX 10       /* aACompromise, the last CRLReason code */
+/* The name of a CRLReason code, or NULL for a code without one. */
+const char *msg_reason_name(int code);
+/* The code of a reason name (len bytes), or -1 when it names none. */
+int msg_reason_code(const char *name, size_t len);
+
+/*
  * The error for a wire code string, or ERR_INTERNAL if unknown. "frame"
  * maps to ERR_FRAME_CRC (the wire does not say which frame check failed).
  */

@@ -26,17 +26,6 @@ const char *const cmd_names[] = {
 	"hello", "health", "sign", "revoke", "crl", "ca", "cert", NULL
 };
 
-static const char *const reason_names[REPO_REASON_MAX + 1] = {
-	[CRL_REASON_UNSPECIFIED] = "unspecified",
-	[CRL_REASON_KEY_COMPROMISE] = "keyCompromise",
-	[CRL_REASON_CA_COMPROMISE] = "cACompromise",
-	[CRL_REASON_AFFILIATION_CHANGED] = "affiliationChanged",
-	[CRL_REASON_SUPERSEDED] = "superseded",
-	[CRL_REASON_CESSATION_OF_OPERATION] = "cessationOfOperation",
-	[CRL_REASON_CERTIFICATE_HOLD] = "certificateHold",
-	[CRL_REASON_PRIVILEGE_WITHDRAWN] = "privilegeWithdrawn",
-	[CRL_REASON_AA_COMPROMISE] = "aACompromise",
-};
 
 static bool
 cmd_name_is(const char *name, size_t len, const char *want)
@@ -60,14 +49,6 @@ bool
 cmd_is_sign(const struct msg *m)
 {
 	return cmd_name_is(m->cmd, m->cmd_len, "sign");
-}
-
-const char *
-cmd_reason_name(int reason)
-{
-	if (reason < 0 || reason > REPO_REASON_MAX)
-		return NULL;
-	return reason_names[reason];
 }
 
 void
@@ -256,7 +237,7 @@ pack_cert_status(msgpack_packer *pk, const struct msg *m,
     const struct repo_cert *c, const struct repo_revocation *rev)
 {
 	bool have_cert = c != NULL && c->der != NULL;
-	const char *reason = rev != NULL ? cmd_reason_name(rev->reason) : NULL;
+	const char *reason = rev != NULL ? msg_reason_name(rev->reason) : NULL;
 	uint32_t n = 1 + (have_cert ? 1 : 0) + (rev != NULL ? 1 : 0) +
 	    (reason != NULL ? 1 : 0);
 

@@ -191,7 +191,6 @@ static int
 parse_reason(const struct msg *m, int *reason, char *why, size_t whylen)
 {
 	const char *s;
-	const char *name;
 	size_t len;
 	int rc, r;
 
@@ -199,13 +198,9 @@ parse_reason(const struct msg *m, int *reason, char *why, size_t whylen)
 	rc = msg_get_str(m->args, "reason", false, 64, &s, &len, why, whylen);
 	if (rc <= 0)
 		return rc;
-	for (r = 0; r <= REPO_REASON_MAX; r++) {
-		name = cmd_reason_name(r);
-		if (name != NULL && strlen(name) == len &&
-		    memcmp(name, s, len) == 0) {
-			*reason = r;
-			return 0;
-		}
+	if ((r = msg_reason_code(s, len)) >= 0) {
+		*reason = r;
+		return 0;
 	}
 	err_why(why, whylen, "field 'reason' is not an RFC 5280 reason name");
 	return ERR_BAD_REQUEST;

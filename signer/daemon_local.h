@@ -115,8 +115,6 @@ int cmd_get_serial(const struct msg *m, struct cmd_log *lg, struct serial *out,
     char *why, size_t whylen);
 /* Pack a serial as the wire's hex string. */
 void cmd_pack_serial(msgpack_packer *pk, const struct serial *s);
-/* The RFC 5280 name of a reason code, or NULL for CRL_REASON_NONE / unknown. */
-const char *cmd_reason_name(int reason);
 /* Copy a wire string into a log field, printable ASCII only. */
 void cmd_log_text(char *dst, size_t cap, const void *src, size_t len);
 /* The current time, Unix seconds. */

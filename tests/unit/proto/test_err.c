@@ -85,12 +85,37 @@ test_wire_codes(void **state)
 	assert_int_equal(err_from_wire_code(NULL, 0), ERR_INTERNAL);
 }
 
+/* Reason names: RFC 5280 codes 0..6 and 9..10, each name back to its code. */
+static void
+test_reason_names(void **state)
+{
+	const char *n;
+	int i, named = 0;
+
+	(void)state;
+	for (i = -1; i <= MSG_REASON_MAX + 1; i++) {
+		if ((n = msg_reason_name(i)) == NULL)
+			continue;
+		named++;
+		assert_int_equal(msg_reason_code(n, strlen(n)), i);
+	}
+	assert_int_equal(named, 9);
+	assert_null(msg_reason_name(7));
+	assert_null(msg_reason_name(8));
+	assert_string_equal(msg_reason_name(1), "keyCompromise");
+	assert_string_equal(msg_reason_name(10), "aACompromise");
+	assert_int_equal(msg_reason_code("keycompromise", 13), -1);
+	assert_int_equal(msg_reason_code("keyCompromis", 12), -1);
+	assert_int_equal(msg_reason_code("removeFromCRL", 13), -1);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_err_str),
 		cmocka_unit_test(test_wire_codes),
+		cmocka_unit_test(test_reason_names),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
