@@ -253,7 +253,7 @@ entries_delta(struct entries_ctx *a, const char *issuer, uint64_t after,
 		return ERR_BAD_REQUEST;
 	rc = repo_scan_from(a->t, REPO_DB_REVLOG, prefix.b, prefix.len,
 	    start.b, start.len, delta_gather, &d, why, whylen);
-	if (rc == 0)
+	if (rc == 0 && d.n > 1)
 		qsort(d.k, d.n, sizeof(*d.k), key_cmp);
 	for (i = 0; rc == 0 && i < d.n; i++) {
 		k.mv_data = d.k[i].b;

@@ -328,7 +328,9 @@ check_repo(struct fx *f)
 	f->n_seen = 0;
 	assert_int_equal(repo_events_foreach(t, NODE, 0, collect_issue, f,
 	    f->why, sizeof(f->why)), 0);
-	qsort(f->seen, f->n_seen, sizeof(f->seen[0]), serial_sort);
+	/* The writer may have been killed before it issued anything. */
+	if (f->n_seen > 1)
+		qsort(f->seen, f->n_seen, sizeof(f->seen[0]), serial_sort);
 	for (i = 1; i < f->n_seen; i++)
 		assert_int_not_equal(serial_cmp(&f->seen[i - 1], &f->seen[i]),
 		    0);
