@@ -248,6 +248,7 @@ batch_send(struct relay_batch *rb)
 		rb->res[i].rc = rc == 0 || rc == 1 || db_err_permanent(rc) ?
 		    ERR_LINK : rc;
 		rb->res[i].why = rb->rows[i].why;
+		relay_progress(rb->rl, 1);
 	}
 }
 
