@@ -240,4 +240,27 @@ check "in the end one certificate per done sign row" test \
 check "in the end signerctl verify passes" sh -c "'$BUILD/signerctl' -c '$d/signerd.yaml' verify >/dev/null 2>&1"
 relay_kill
 
+# ---- a certificate that does not verify ----------------------------------------
+
+# ca_dir holds the wrong certificate for server-ca: nothing unverified is stored.
+mkdir "$T_TMP/badca"
+cp "$d/ca/"*.pem "$T_TMP/badca/"
+cp "$d/ca/client-ca.pem" "$T_TMP/badca/server-ca.pem"
+sed "s|^ca_dir: .*|ca_dir: $T_TMP/badca|" "$cc" >"$T_TMP/bad.yaml"
+q "INSERT INTO requests (kind, profile, csr, subject, san) VALUES
+    ('sign', 'server', readfile('$T_TMP/r.csr'), 'CN=v1.demo.invalid', 'dns:v1.demo.invalid'),
+    ('sign', 'server', readfile('$T_TMP/r.csr'), 'CN=v2.demo.invalid', 'dns:v2.demo.invalid')"
+"$BUILD/signer-client" -c "$T_TMP/bad.yaml" run >>"$log" 2>&1 &
+relay_pid=$!
+check "a certificate that does not verify is retried, not stored" wait_sql \
+	"SELECT count(*) FROM requests WHERE status = 'queued' AND attempts >= 1 AND cert IS NULL
+	    AND error_message LIKE 'certificate % of server-ca refused: %'" 2 20
+relay_kill
+relay_start
+check "with the right CA certificate the rows are done" wait_sql \
+	"SELECT count(*) FROM requests WHERE status = 'done' AND subject LIKE 'CN=v%'" 2 20
+check "and the retry got the same certificates" test \
+	"$(repo_count)" -eq "$(q "SELECT count(*) FROM requests WHERE status = 'done' AND kind = 'sign'")"
+relay_kill
+
 done_testing
