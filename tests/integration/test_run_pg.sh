@@ -37,8 +37,11 @@ fi
 pg=$(mktemp -d /tmp/pgr.XXXXXX)
 [ "$(id -u)" != 0 ] || chown nobody "$pg"
 as_pg "$PG_BIN/initdb" -D "$pg/data" -U postgres -A trust -N -E UTF8 --locale=C >"$T_TMP/initdb.log" 2>&1
-check "a private PostgreSQL server starts" as_pg "$PG_BIN/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w -t 30 \
-	-o "-c listen_addresses= -k $pg -c fsync=off -c full_page_writes=off" start >/dev/null
+pg_start() {
+	as_pg "$PG_BIN/pg_ctl" -D "$pg/data" -l "$pg/server.log" -w -t 30 \
+	    -o "-c listen_addresses= -k $pg -c fsync=off -c full_page_writes=off" start >/dev/null
+}
+check "a private PostgreSQL server starts" pg_start
 psql -q -h "$pg" -U postgres -d postgres -c "CREATE DATABASE queue" >/dev/null
 conninfo="host=$pg user=postgres dbname=queue"
 PGOPTIONS='-c client_min_messages=warning' psql -q -h "$pg" -U postgres -d queue \
