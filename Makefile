@@ -23,7 +23,7 @@ FUZZ_SMOKE_SECONDS ?= 5
 DEB_PKGS := build-essential pkg-config libssl-dev libmsgpack-dev libyaml-dev \
 	liblmdb-dev libpkcs11-helper1-dev libp11-kit-dev softhsm2 opensc \
 	libcmocka-dev zlib1g-dev lmdb-utils socat gnutls-bin libnss3-tools \
-	clang libclang-rt-14-dev libsqlite3-dev libpq-dev postgresql openssl python3
+	clang libclang-rt-14-dev libsqlite3-dev sqlite3 libpq-dev postgresql openssl python3
 
 PKGS := openssl msgpack yaml-0.1 lmdb libpkcs11-helper-1 zlib sqlite3 libpq
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) p11-kit-1 2>/dev/null)

@@ -209,6 +209,45 @@ int link_pipeline(struct link *l, const struct link_batch *b, char *why,
     size_t whylen);
 
 /*
+ * Sign and revoke requests as sent on the line (client/req.c), shared by the
+ * one-shot commands and the relay. The strings and pairs are the caller's
+ * and must live until the request is packed.
+ */
+struct client_sign_req {
+	const char *profile;
+	const uint8_t *csr;             /* DER */
+	size_t csr_len;
+	const char *ref;
+	const struct client_pairs *subject; /* NULL or empty: the CSR's */
+	const struct client_pairs *san; /* NULL or empty: none */
+	uint32_t days;                  /* 0: the profile's */
+};
+
+struct client_revoke_req {
+	const char *issuer;
+	const char *serial;             /* normalised (client_serial_norm) */
+	const char *ref;
+	const char *reason;             /* NULL or "": no reason */
+};
+
+/* The number of arguments client_sign_pack writes for r. */
+uint32_t client_sign_nargs(const struct client_sign_req *r);
+/* A link_args_fn: the args of a sign request; arg is a struct client_sign_req. */
+void client_sign_pack(msgpack_packer *pk, void *arg);
+/* The number of arguments client_revoke_pack writes for r. */
+uint32_t client_revoke_nargs(const struct client_revoke_req *r);
+/* A link_args_fn: the args of a revoke request; arg is a struct client_revoke_req. */
+void client_revoke_pack(msgpack_packer *pk, void *arg);
+
+/*
+ * Check that an issued certificate carries the serial the signer announced
+ * (normalised hex) and, when key is not NULL, the CSR's public key.
+ * Returns 0 or ERR_POLICY with why.
+ */
+int client_cert_matches(X509 *x, const char *serial, EVP_PKEY *key,
+    char *why, size_t whylen);
+
+/*
  * Output files (client/write.c). Everything written is first checked
  * against the issuer's certificate CA_DIR/<issuer>.pem.
  */
@@ -442,6 +481,13 @@ int client_call(struct client_ctx *ctx, const char *cmd, uint32_t nargs,
     link_args_fn fn, void *arg, struct msg *resp);
 
 /*
+ * Open ctx->link and greet the signer unless it is open already; a link
+ * whose greeting fails is closed again. Prints nothing. Returns 0 or the
+ * error (why says what).
+ */
+int client_link_up(struct client_ctx *ctx, char *why, size_t whylen);
+
+/*
  * Fetching a CRL (client/crl_fetch.c). A fetch asks for the first chunk
  * without a number, then for the others, pipelined, pinned to the number
  * the first one announced; when the signer made a new CRL meanwhile
@@ -492,6 +538,8 @@ int client_cmd_ca(struct client_ctx *ctx, int argc, char **argv);
 int client_cmd_cert(struct client_ctx *ctx, int argc, char **argv);
 /* publish: every issuer's CA certificate, CRL and delta CRL into crl.dir. */
 int client_cmd_publish(struct client_ctx *ctx, int argc, char **argv);
+/* run: the relay (client/run.c, client/relay.c); returns 0 after SIGTERM. */
+int client_cmd_run(struct client_ctx *ctx, int argc, char **argv);
 
 /*
  * The request queue (client/db.c, client/db_sqlite.c, client/db_pg.c): the

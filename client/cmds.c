@@ -9,7 +9,6 @@
 #include <time.h>
 
 #include <openssl/bio.h>
-#include <openssl/bn.h>
 #include <openssl/pem.h>
 
 #include "client/client.h"
@@ -65,12 +64,37 @@ greet(struct link *l, char *why, size_t whylen)
 	return rc;
 }
 
+/* Greet the signer on a freshly opened link; a link that fails is dropped. */
+static int
+greet_or_drop(struct client_ctx *ctx, char *why, size_t whylen)
+{
+	int rc;
+
+	if ((rc = greet(ctx->link, why, whylen)) != 0) {
+		link_free(ctx->link);
+		ctx->link = NULL;
+	}
+	return rc;
+}
+
+int
+client_link_up(struct client_ctx *ctx, char *why, size_t whylen)
+{
+	int rc;
+
+	if (ctx->link != NULL)
+		return 0;
+	if ((rc = link_open(ctx->conf, &ctx->link, why, whylen)) != 0)
+		return rc;
+	return greet_or_drop(ctx, why, whylen);
+}
+
 int
 client_call(struct client_ctx *ctx, const char *cmd, uint32_t nargs, link_args_fn fn,
     void *arg, struct msg *resp)
 {
 	char why[CLIENT_WHY_MAX];
-	int rc;
+	int rc = 0;
 
 	msg_init(resp);
 	if (ctx->link == NULL) {
@@ -79,9 +103,8 @@ client_call(struct client_ctx *ctx, const char *cmd, uint32_t nargs, link_args_f
 			fprintf(stderr, PROG ": link: %s\n", why);
 			return rc;
 		}
-		rc = greet(ctx->link, why, sizeof(why));
-	} else
-		rc = 0;
+		rc = greet_or_drop(ctx, why, sizeof(why));
+	}
 	if (rc == 0)
 		rc = link_call(ctx->link, cmd, nargs, fn, arg, resp, why,
 		    sizeof(why));
@@ -110,27 +133,6 @@ result_str(const struct msg *m, const char *key, char *out, size_t cap)
 	memcpy(out, s, len);
 	out[len] = '\0';
 	return 0;
-}
-
-static void
-pack_kv_str(msgpack_packer *pk, const char *key, const char *value)
-{
-	msg_pack_cstr(pk, key);
-	msg_pack_cstr(pk, value);
-}
-
-static void
-pack_pairs(msgpack_packer *pk, const char *key, const struct client_pairs *p)
-{
-	size_t i;
-
-	msg_pack_cstr(pk, key);
-	msgpack_pack_array(pk, p->n);
-	for (i = 0; i < p->n; i++) {
-		msgpack_pack_array(pk, 2);
-		msg_pack_cstr(pk, p->v[i].type);
-		msg_pack_cstr(pk, p->v[i].value);
-	}
 }
 
 void
@@ -357,26 +359,6 @@ struct sign_args {
 	EVP_PKEY *key;          /* the CSR's public key */
 };
 
-static void
-sign_pack(msgpack_packer *pk, void *arg)
-{
-	struct sign_args *a = arg;
-
-	pack_kv_str(pk, "profile", a->profile);
-	msg_pack_cstr(pk, "csr");
-	msgpack_pack_bin(pk, a->csr_len);
-	msgpack_pack_bin_body(pk, a->csr, a->csr_len);
-	pack_kv_str(pk, "ref", a->ref);
-	if (a->subject.n > 0)
-		pack_pairs(pk, "subject", &a->subject);
-	if (a->san.n > 0)
-		pack_pairs(pk, "san", &a->san);
-	if (a->days > 0) {
-		msg_pack_cstr(pk, "days");
-		msgpack_pack_uint32(pk, (uint32_t)a->days);
-	}
-}
-
 /* Read a CSR in PEM or DER; keep its DER and public key. */
 static int
 csr_read(const char *path, struct sign_args *a)
@@ -483,24 +465,10 @@ sign_opts(int argc, char **argv, struct sign_args *a, const char **csr,
 static int
 sign_check(const struct sign_args *a, X509 *x, const char *serial)
 {
-	BIGNUM *bn;
-	char *hex = NULL, norm[CLIENT_SERIAL_HEX_MAX + 1];
-	int ok = 0;
+	char why[CLIENT_WHY_MAX];
 
-	if ((bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(x), NULL)) != NULL &&
-	    (hex = BN_bn2hex(bn)) != NULL &&
-	    client_serial_norm(hex, norm, sizeof(norm)) == 0)
-		ok = strcmp(norm, serial) == 0;
-	OPENSSL_free(hex);
-	BN_free(bn);
-	if (!ok) {
-		fprintf(stderr, PROG ": the certificate does not carry serial "
-		    "%s\n", serial);
-		return 1;
-	}
-	if (EVP_PKEY_eq(X509_get0_pubkey(x), a->key) != 1) {
-		fprintf(stderr, PROG ": the certificate is not for the CSR's "
-		    "key\n");
+	if (client_cert_matches(x, serial, a->key, why, sizeof(why)) != 0) {
+		fprintf(stderr, PROG ": %s\n", why);
 		return 1;
 	}
 	return 0;
@@ -555,8 +523,8 @@ client_cmd_sign(struct client_ctx *ctx, int argc, char **argv)
 {
 	struct sign_args a = { 0 };
 	const char *csr = NULL, *ref = NULL;
+	struct client_sign_req r;
 	struct msg m;
-	uint32_t nargs;
 	int rc;
 
 	msg_init(&m);
@@ -564,8 +532,10 @@ client_cmd_sign(struct client_ctx *ctx, int argc, char **argv)
 	    (rc = csr_read(csr, &a)) != 0 ||
 	    (rc = ref_get(ref, a.ref, sizeof(a.ref))) != 0)
 		goto out;
-	nargs = 3 + (a.subject.n > 0) + (a.san.n > 0) + (a.days > 0);
-	if (client_call(ctx, "sign", nargs, sign_pack, &a, &m) != 0)
+	r = (struct client_sign_req){ a.profile, a.csr, a.csr_len, a.ref,
+	    &a.subject, &a.san, (uint32_t)a.days };
+	if (client_call(ctx, "sign", client_sign_nargs(&r), client_sign_pack,
+	    &r, &m) != 0)
 		rc = 1;
 	else
 		rc = sign_result(ctx, &a, &m);
@@ -586,18 +556,6 @@ struct revoke_args {
 	char ref[CLIENT_REF_MAX + 1];
 	const char *reason;
 };
-
-static void
-revoke_pack(msgpack_packer *pk, void *arg)
-{
-	struct revoke_args *a = arg;
-
-	pack_kv_str(pk, "issuer", a->issuer);
-	pack_kv_str(pk, "serial", a->serial);
-	pack_kv_str(pk, "ref", a->ref);
-	if (a->reason != NULL)
-		pack_kv_str(pk, "reason", a->reason);
-}
 
 /* --issuer and --serial, checked; for revoke and cert. */
 static int
@@ -629,6 +587,7 @@ client_cmd_revoke(struct client_ctx *ctx, int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct revoke_args a = { 0 };
+	struct client_revoke_req r;
 	const char *serial = NULL, *ref = NULL;
 	char at[32];
 	int64_t t = 0;
@@ -657,8 +616,9 @@ client_cmd_revoke(struct client_ctx *ctx, int argc, char **argv)
 	    sizeof(a.serial))) != 0 || (rc = ref_get(ref, a.ref,
 	    sizeof(a.ref))) != 0)
 		return rc;
-	if (client_call(ctx, "revoke", 3 + (a.reason != NULL), revoke_pack, &a,
-	    &m) != 0) {
+	r = (struct client_revoke_req){ a.issuer, a.serial, a.ref, a.reason };
+	if (client_call(ctx, "revoke", client_revoke_nargs(&r),
+	    client_revoke_pack, &r, &m) != 0) {
 		msg_free(&m);
 		return 1;
 	}
@@ -685,8 +645,10 @@ cert_pack(msgpack_packer *pk, void *arg)
 {
 	struct cert_args *a = arg;
 
-	pack_kv_str(pk, "issuer", a->issuer);
-	pack_kv_str(pk, "serial", a->serial);
+	msg_pack_cstr(pk, "issuer");
+	msg_pack_cstr(pk, a->issuer);
+	msg_pack_cstr(pk, "serial");
+	msg_pack_cstr(pk, a->serial);
 }
 
 static int

@@ -36,6 +36,8 @@ static const struct command commands[] = {
 	  "a certificate's status and PEM" },
 	{ "publish", client_cmd_publish, "publish",
 	  "every issuer's CA certificate, CRL and delta CRL into crl.dir" },
+	{ "run", client_cmd_run, "run",
+	  "relay the request queue to the signer; CRLs and health on a schedule" },
 };
 
 static void

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/* client: the relay's internal interface between its loop (client/run.c) and its batches (client/relay.c). */
+#ifndef CLIENT_RELAY_H
+#define CLIENT_RELAY_H
+
+#include <signal.h>
+
+#include "client/client.h"
+
+#define RELAY_CAS_MAX CLIENT_PUBLISH_ISSUERS_MAX /* CA certificates held */
+#define RELAY_SIGNALS_ABORT 2   /* the signal that ends a batch at once */
+
+/* SIGTERM and SIGINT seen, counted up to RELAY_SIGNALS_ABORT. */
+extern volatile sig_atomic_t relay_signals;
+
+struct relay_ca {
+	char id[CLIENT_ISSUER_ID_MAX + 1];
+	X509 *ca;
+};
+
+struct relay {
+	struct client_ctx *ctx;
+	struct db *db;
+	struct relay_ca cas[RELAY_CAS_MAX];
+	size_t n_cas;
+	uint64_t link_errors;           /* resends and requests lost to the line */
+	/* A backlog: rows taken since the queue was last found empty. */
+	bool tty;                       /* stderr is a terminal: progress lines */
+	bool in_backlog;
+	bool progress_shown;
+	uint64_t bl_done;
+	uint64_t bl_total;
+	int64_t bl_start_ms;
+	int64_t progress_ms;            /* when the progress line was last drawn */
+};
+
+/*
+ * Claim a batch, send it, write its outcomes back and log a summary.
+ * Returns the number of rows handled (0: none due), or a negative ERR_*
+ * (logged) when the database failed.
+ */
+int relay_batch(struct relay *rl);
+
+/* Note the start of a backlog (no-op inside one). */
+void relay_backlog(struct relay *rl);
+/* n more rows of the backlog answered: redraw the progress line now and then. */
+void relay_progress(struct relay *rl, uint64_t n);
+/* Clear the progress line before a log line. */
+void relay_progress_clear(struct relay *rl);
+
+void relay_cas_free(struct relay *rl);
+int64_t relay_now_ms(void);
+
+#endif /* CLIENT_RELAY_H */
