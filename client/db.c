@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/db_int.h"
+#include "client/db_local.h"
 
 int
 db_open(const struct conf_client *c, struct db **out, char *why,

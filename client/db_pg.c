@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "client/db_int.h"
+#include "client/db_local.h"
 
 #define DBP_INT_LEN 24          /* a decimal int64 and its NUL */
 #define DBP_BINARY 1            /* PQexecParams result and parameter format */

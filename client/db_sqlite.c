@@ -11,7 +11,7 @@
 #include <sys/file.h>
 #include <unistd.h>
 
-#include "client/db_int.h"
+#include "client/db_local.h"
 
 #define DBL_SQL_MAX 1024        /* longest statement after rewriting */
 #define DBL_LOCK_SUFFIX ".relay-lock"

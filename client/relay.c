@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/relay.h"
+#include "client/relay_local.h"
 
 /* What the answer to one row left behind, until db_finish. */
 struct relay_row {

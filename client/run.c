@@ -9,7 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "client/relay.h"
+#include "client/relay_local.h"
 
 #define PROG "signer-client"
 #define EXIT_USAGE 2

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* client: what the queue's common part (db.c) and its backends (db_sqlite.c, db_pg.c) share; private to the module. */
-#ifndef CLIENT_DB_INT_H
-#define CLIENT_DB_INT_H
+#ifndef CLIENT_DB_LOCAL_H
+#define CLIENT_DB_LOCAL_H
 
 #include <sqlite3.h>
 #include <libpq-fe.h>
@@ -95,4 +95,4 @@ int dbp_ints(struct db *db, const char *sql, int64_t *v, size_t n,
     char *why, size_t whylen);
 int dbp_wait(struct db *db, uint32_t timeout_ms, char *why, size_t whylen);
 
-#endif /* CLIENT_DB_INT_H */
+#endif /* CLIENT_DB_LOCAL_H */

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /* client: the relay's internal interface between its loop (client/run.c) and its batches (client/relay.c). */
-#ifndef CLIENT_RELAY_H
-#define CLIENT_RELAY_H
+#ifndef CLIENT_RELAY_LOCAL_H
+#define CLIENT_RELAY_LOCAL_H
 
 #include <signal.h>
 
@@ -51,4 +51,4 @@ void relay_progress_clear(struct relay *rl);
 void relay_cas_free(struct relay *rl);
 int64_t relay_now_ms(void);
 
-#endif /* CLIENT_RELAY_H */
+#endif /* CLIENT_RELAY_LOCAL_H */
