@@ -146,16 +146,12 @@ entry_make(struct repo_txn *t, const MDB_val *k, const MDB_val *v,
     struct repo_crl_entry *e, char *why, size_t whylen)
 {
 	struct repo_revocation rev;
-	char name[REPO_WHY_MAX], msg[REPO_WHY_MAX];
+	char name[REPO_WHY_MAX];
 	MDB_val cv;
 	int rc;
 
-	if (repo_revocation_decode(v->mv_data, v->mv_size, &rev, msg,
-	    sizeof(msg)) != 0) {
-		repo_key_text(k->mv_data, k->mv_size, name, sizeof(name));
-		err_why(why, whylen, "revocation of %s: %s", name, msg);
-		return ERR_REPO;
-	}
+	if ((rc = repo_revocation_read(k, v, &rev, why, whylen)) != 0)
+		return rc;
 	e->serial = rev.serial;
 	e->revoked_at = rev.revoked_at;
 	e->reason = rev.reason;

@@ -130,17 +130,12 @@ dg_rev(const MDB_val *k, const MDB_val *v, void *arg, char *why,
     size_t whylen)
 {
 	struct digest_ctx *d = arg;
-	char name[REPO_WHY_MAX], msg[REPO_WHY_MAX];
 	struct repo_revocation rev;
 	bool local;
 	int rc;
 
-	if (repo_revocation_decode(v->mv_data, v->mv_size, &rev, msg,
-	    sizeof(msg)) != 0) {
-		repo_key_text(k->mv_data, k->mv_size, name, sizeof(name));
-		err_why(why, whylen, "revocation of %s: %s", name, msg);
-		return ERR_REPO;
-	}
+	if ((rc = repo_revocation_read(k, v, &rev, why, whylen)) != 0)
+		return rc;
 	if ((rc = dg_local_only(d, k, &rev, &local, why, whylen)) != 0 ||
 	    local)
 		return rc;

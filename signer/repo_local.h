@@ -143,6 +143,9 @@ int repo_event_append(struct repo_txn *t, struct repo_event *ev,
 /* Add to the counters of issuer. */
 int repo_stats_add(struct repo_txn *t, const char *issuer, int64_t certs,
     int64_t pending, int64_t revoked, char *why, size_t whylen);
+/* The revocation stored under cert key k, decoded and checked against k; 0 or ERR_REPO. */
+int repo_revocation_read(const MDB_val *k, const MDB_val *v,
+    struct repo_revocation *rev, char *why, size_t whylen);
 /* Append cert key k to the revocation log of issuer under the issuer's new mark. */
 int repo_revlog_append(struct repo_txn *t, const char *issuer,
     const struct repo_key *k, uint64_t mark, char *why, size_t whylen);

@@ -250,23 +250,34 @@ repo_scan_back(struct repo_txn *t, enum repo_db db, const uint8_t *prefix,
 	    why, whylen);
 }
 
+int
+repo_revocation_read(const MDB_val *k, const MDB_val *v,
+    struct repo_revocation *rev, char *why, size_t whylen)
+{
+	char msg[REPO_WHY_MAX], name[REPO_WHY_MAX];
+
+	if (repo_revocation_decode(v->mv_data, v->mv_size, rev, msg,
+	    sizeof(msg)) != 0 ||
+	    !repo_key_matches(k, rev->issuer, &rev->serial)) {
+		repo_key_text(k->mv_data, k->mv_size, name, sizeof(name));
+		err_why(why, whylen, "revocation of %s: %s", name,
+		    rev->issuer[0] != '\0' ? "the record names another serial" :
+		    msg);
+		return ERR_REPO;
+	}
+	return 0;
+}
+
 static int
 scan_revoked(const MDB_val *k, const MDB_val *v, void *arg, char *why,
     size_t whylen)
 {
 	struct repo_scan_cb *a = arg;
 	struct repo_revocation rev;
-	char msg[REPO_WHY_MAX], name[REPO_WHY_MAX];
+	int rc;
 
-	if (repo_revocation_decode(v->mv_data, v->mv_size, &rev, msg,
-	    sizeof(msg)) != 0 ||
-	    !repo_key_matches(k, rev.issuer, &rev.serial)) {
-		repo_key_text(k->mv_data, k->mv_size, name, sizeof(name));
-		err_why(why, whylen, "revocation of %s: %s", name,
-		    rev.issuer[0] != '\0' ? "the record names another serial" :
-		    msg);
-		return ERR_REPO;
-	}
+	if ((rc = repo_revocation_read(k, v, &rev, why, whylen)) != 0)
+		return rc;
 	return a->rev(&rev, a->ctx);
 }
 
