@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # signer-client run against a real signerd over a pty pair and a real SQLite queue: a mixed backlog, kills, an outage, SIGTERM, health and CRLs.
 . tests/integration/lib.sh
+. tests/integration/relay_lib.sh
 
 d=$T_TMP/demo
 db=$d/queue.db
@@ -54,27 +55,6 @@ sd_start 1
 
 q() {
 	sqlite3 -cmd ".timeout 5000" "$db" "$1"
-}
-# wait_sql SQL EXPECTED SECONDS: until the query prints EXPECTED.
-wait_sql() {
-	n=0
-	while [ "$(q "$1")" != "$2" ]; do
-		n=$((n + 1))
-		[ "$n" -le $(($3 * 10)) ] || return 1
-		sleep 0.1
-	done
-}
-relay_start() {
-	"$BUILD/signer-client" -c "$cc" run >>"$log" 2>&1 &
-	relay_pid=$!
-}
-relay_kill() {
-	kill -9 "$relay_pid" 2>/dev/null
-	wait "$relay_pid" 2>/dev/null
-	relay_pid=
-}
-repo_count() {
-	"$BUILD/signerctl" -c "$d/signerd.yaml" list | wc -l
 }
 
 # Two keys serve every request: the row's subject and SANs differ.

@@ -2,6 +2,7 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 # signer-client run on a real PostgreSQL queue (a private server in a temp dir) and a real signerd over a pty pair.
 . tests/integration/lib.sh
+. tests/integration/relay_lib.sh
 
 PG_BIN=/usr/lib/postgresql/15/bin
 d=$T_TMP/demo
@@ -72,21 +73,6 @@ socat_pid=$pty_pid
 sd_pid=$!
 timeout 30 sh -c "until grep -q 'line open' '$T_TMP/signerd.log'; do sleep 0.1; done"
 
-wait_sql() {
-	n=0
-	while [ "$(q "$1")" != "$2" ]; do
-		n=$((n + 1))
-		[ "$n" -le $(($3 * 10)) ] || return 1
-		sleep 0.1
-	done
-}
-relay_start() {
-	"$BUILD/signer-client" -c "$cc" run >>"$log" 2>&1 &
-	relay_pid=$!
-}
-repo_count() {
-	"$BUILD/signerctl" -c "$d/signerd.yaml" list | wc -l
-}
 done_sign() {
 	q "SELECT count(*) FROM requests WHERE status = 'done' AND kind = 'sign'"
 }

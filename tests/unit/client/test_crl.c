@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "client/client.h"
+#include "tests/unit/client/dir_helper.h"
 #include "tests/unit/client/crl_helper.h"
 
 #define N(a) (sizeof(a) / sizeof((a)[0]))
@@ -44,22 +45,6 @@ teardown(void **state)
 	test_ca_free(&f->ca);
 	free(f);
 	return 0;
-}
-
-/* Files in the CA directory; a temporary file left behind would show. */
-static size_t
-dir_files(const char *dir)
-{
-	struct dirent *e;
-	size_t n = 0;
-	DIR *d;
-
-	assert_non_null(d = opendir(dir));
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
 }
 
 static void
@@ -139,7 +124,7 @@ test_first_and_higher_install(void **state)
 	assert_file(f->out, b, blen);
 	assert_int_equal(stat(f->out, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
-	assert_int_equal(dir_files(f->ca.dir), 2);
+	assert_int_equal(test_dir_files(f->ca.dir), 2);
 	OPENSSL_free(a);
 	OPENSSL_free(b);
 }
@@ -160,7 +145,7 @@ test_lower_refused(void **state)
 	assert_non_null(strstr(why, "199"));
 	assert_non_null(strstr(why, "200"));
 	assert_file(f->out, a, alen);
-	assert_int_equal(dir_files(f->ca.dir), 2);
+	assert_int_equal(test_dir_files(f->ca.dir), 2);
 	OPENSSL_free(a);
 	OPENSSL_free(b);
 }
@@ -212,7 +197,7 @@ expect_refused(struct fx *f, const uint8_t *der, size_t len, uint64_t number,
 	assert_int_equal(rc, want);
 	assert_non_null(strstr(why, why_part));
 	assert_file(f->out, held, hlen);
-	assert_int_equal(dir_files(f->ca.dir), 2);
+	assert_int_equal(test_dir_files(f->ca.dir), 2);
 	OPENSSL_free(held);
 }
 
@@ -417,7 +402,7 @@ test_invalid_file_replaced(void **state)
 	assert_true(res.replaced_invalid);
 	assert_non_null(strstr(res.old_why, "does not verify"));
 	assert_file(f->out, a, alen);
-	assert_int_equal(dir_files(f->ca.dir), 2);
+	assert_int_equal(test_dir_files(f->ca.dir), 2);
 	OPENSSL_free(a);
 	OPENSSL_free(o);
 }

@@ -20,6 +20,7 @@
 #include <openssl/x509.h>
 
 #include "client/client.h"
+#include "tests/unit/client/dir_helper.h"
 
 struct fx {
 	char dir[64];           /* holds the CA file and the outputs */
@@ -146,22 +147,6 @@ teardown(void **state)
 	return 0;
 }
 
-/* Files in the directory: the CA, and out.pem when written; never a temporary file. */
-static size_t
-dir_files(const char *dir)
-{
-	struct dirent *e;
-	size_t n = 0;
-	DIR *d;
-
-	assert_non_null(d = opendir(dir));
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			n++;
-	closedir(d);
-	return n;
-}
-
 static void
 test_good_cert_written(void **state)
 {
@@ -185,7 +170,7 @@ test_good_cert_written(void **state)
 	assert_int_equal(X509_cmp(back, x), 0);
 	assert_int_equal(stat(f->out, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0644);
-	assert_int_equal(dir_files(f->dir), 2);
+	assert_int_equal(test_dir_files(f->dir), 2);
 	X509_free(back);
 	X509_free(got);
 	X509_free(x);
@@ -212,7 +197,7 @@ expect_refused(struct fx *f, const uint8_t *der, size_t len, int want,
 	assert_non_null(fgets(buf, sizeof(buf), fp));
 	fclose(fp);
 	assert_string_equal(buf, "previous\n");
-	assert_int_equal(dir_files(f->dir), 2);
+	assert_int_equal(test_dir_files(f->dir), 2);
 }
 
 static void
@@ -279,7 +264,7 @@ test_ca_missing_or_bad_id(void **state)
 	    f->out, NULL, why, sizeof(why)), ERR_NOT_FOUND);
 	assert_int_equal(client_save_cert(f->dir, "../test-ca", der, len,
 	    f->out, NULL, why, sizeof(why)), ERR_INVAL);
-	assert_int_equal(dir_files(f->dir), 1);
+	assert_int_equal(test_dir_files(f->dir), 1);
 	X509_free(x);
 	OPENSSL_free(der);
 }
@@ -308,7 +293,7 @@ test_crl(void **state)
 	    crl_path, why, sizeof(why)), 0);
 	assert_int_equal(stat(crl_path, &st), 0);
 	assert_int_equal((size_t)st.st_size, glen);
-	assert_int_equal(dir_files(f->dir), 2);
+	assert_int_equal(test_dir_files(f->dir), 2);
 	OPENSSL_free(good);
 	OPENSSL_free(forged);
 	OPENSSL_free(other);
@@ -331,7 +316,7 @@ test_atomic_write_errors(void **state)
 	assert_int_equal(client_write_atomic(path, "x", 1, 0644, why,
 	    sizeof(why)), ERR_SYSTEM);
 	assert_non_null(strstr(why, "rename"));
-	assert_int_equal(dir_files(f->dir), 2);
+	assert_int_equal(test_dir_files(f->dir), 2);
 }
 
 int
