@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "config/schema.h"
+#include "proto/proto.h"
 
 #define CONF_OID_ARC_DIGITS 39  /* longest OID arc: 2^128 (UUID arcs under 2.25) */
 
@@ -190,4 +191,96 @@ conf_check_oid(const char *s)
 		return NULL;
 bad:
 	return "must be a dotted OID such as 2.23.140.1.2.1";
+}
+
+int
+conf_hostport_split(const char *s, char *host, size_t hostcap, uint16_t *port)
+{
+	const char *colon, *h = s, *p;
+	size_t hlen;
+	unsigned long v = 0;
+
+	if (s == NULL || host == NULL || hostcap == 0 || port == NULL)
+		return ERR_INVAL;
+	if (s[0] == '[') {
+		/* an IPv6 literal: "[addr]:port" */
+		if ((colon = strchr(s, ']')) == NULL || colon[1] != ':')
+			return ERR_BAD_REQUEST;
+		h = s + 1;
+		hlen = (size_t)(colon - h);
+		p = colon + 2;
+	} else {
+		if ((colon = strrchr(s, ':')) == NULL ||
+		    memchr(s, ':', (size_t)(colon - s)) != NULL)
+			return ERR_BAD_REQUEST;
+		hlen = (size_t)(colon - s);
+		p = colon + 1;
+	}
+	if (hlen == 0 || hlen >= hostcap || *p == '\0' || strlen(p) > 5)
+		return ERR_BAD_REQUEST;
+	for (; *p != '\0'; p++) {
+		if (!is_digit(*p))
+			return ERR_BAD_REQUEST;
+		v = v * 10 + (unsigned long)(*p - '0');
+	}
+	if (v == 0 || v > 65535)
+		return ERR_BAD_REQUEST;
+	memcpy(host, h, hlen);
+	host[hlen] = '\0';
+	*port = (uint16_t)v;
+	return 0;
+}
+
+const char *
+conf_check_hostport(const char *s)
+{
+	char host[CONF_HOSTPORT_MAX];
+	uint16_t port;
+
+	if (strlen(s) >= CONF_HOSTPORT_MAX ||
+	    conf_hostport_split(s, host, sizeof(host), &port) != 0)
+		return "must be host:port (an address or name, or [IPv6]:port) "
+		    "with a port 1..65535";
+	return NULL;
+}
+
+static int
+hex_val(char c)
+{
+	if (is_digit(c))
+		return c - '0';
+	return (c | 0x20) - 'a' + 10;
+}
+
+int
+conf_fingerprint_parse(const char *s, uint8_t out[CONF_FINGERPRINT_LEN])
+{
+	size_t n = 0;
+
+	if (s == NULL || out == NULL)
+		return ERR_INVAL;
+	if (strncmp(s, "sha256:", 7) == 0 || strncmp(s, "SHA256:", 7) == 0)
+		s += 7;
+	while (*s != '\0') {
+		if (*s == ':' && n > 0 && s[-1] != ':' && s[1] != '\0') {
+			s++;
+			continue;
+		}
+		if (n == CONF_FINGERPRINT_LEN || !is_hex(s[0]) || !is_hex(s[1]))
+			return ERR_BAD_REQUEST;
+		out[n++] = (uint8_t)(hex_val(s[0]) << 4 | hex_val(s[1]));
+		s += 2;
+	}
+	return n == CONF_FINGERPRINT_LEN ? 0 : ERR_BAD_REQUEST;
+}
+
+const char *
+conf_check_fingerprint(const char *s)
+{
+	uint8_t fp[CONF_FINGERPRINT_LEN];
+
+	if (conf_fingerprint_parse(s, fp) != 0)
+		return "must be the SHA-256 fingerprint of the peer's link "
+		    "certificate: 64 hex digits, ':' between bytes allowed";
+	return NULL;
 }

@@ -40,6 +40,11 @@
 #define CONF_CRL_INTERVAL_MAX 86400
 #define CONF_HEALTH_INTERVAL_MIN 1      /* client health.interval_seconds */
 #define CONF_HEALTH_INTERVAL_MAX 3600
+#define CONF_SYNC_DEGRADED_MIN 1        /* sync.degraded_after_seconds */
+#define CONF_SYNC_DEGRADED_MAX 86400
+#define CONF_SYNC_BATCH_MAX 4096        /* sync.batch_events: 1.. */
+#define CONF_FINGERPRINT_LEN 32        /* sync.peer_fingerprint: SHA-256 */
+#define CONF_HOSTPORT_MAX 262           /* "host:port", "[v6]:port": 253 + brackets, colon, 5 digits */
 
 /* A list of strings, each malloc'd and NUL-terminated. */
 struct conf_strlist {
@@ -94,6 +99,18 @@ struct conf_profile {
 	struct conf_strlist policies;   /* certificate_policies: dotted OIDs */
 };
 
+/* sync: replication to the paired signer (signerd.yaml's optional sync: section). */
+struct conf_sync {
+	char *listen;                   /* "host:port" to accept the peer on; required in the section */
+	char *peer;                     /* "host:port" of the peer's listener; required */
+	uint32_t peer_node;             /* the peer's node id, required, 1..CONF_NODE_MAX, not node */
+	char *cert;                     /* this signer's link certificate, PEM; required */
+	char *key;                      /* its private key, PEM, mode 0600; required */
+	char *peer_fingerprint;         /* SHA-256 of the peer's link certificate (DER), hex, ':' allowed; required */
+	uint32_t degraded_after_s;      /* degraded_after_seconds: health degrades after this long without contact; default 300 */
+	uint32_t batch_events;          /* events per batch, default 512, 1..CONF_SYNC_BATCH_MAX */
+};
+
 /* signerd.yaml (also read by signerctl). */
 struct conf_signerd {
 	uint32_t node;                  /* required, 1..CONF_NODE_MAX */
@@ -108,6 +125,8 @@ struct conf_signerd {
 	char *hsm_pin_env;              /* hsm.pin_env: environment variable name */
 	char *log_level;                /* log.level: debug | info | warning | error (default info) */
 	uint32_t ca_warn_days;          /* health.ca_warn_days, default 30, 0..3650 */
+	struct conf_sync sync;          /* sync:, optional */
+	bool sync_enabled;              /* the file has a sync: section */
 	struct conf_issuer *issuers;    /* n_issuers entries, 1..CONF_ISSUERS_MAX */
 	size_t n_issuers;
 	struct conf_profile *profiles;  /* n_profiles entries, 1..CONF_PROFILES_MAX */
@@ -158,6 +177,14 @@ void conf_client_free(struct conf_client *c);
 /* Lookups; NULL when absent. The result points into c. */
 const struct conf_issuer *conf_issuer_find(const struct conf_signerd *c, const char *id);
 const struct conf_profile *conf_profile_find(const struct conf_signerd *c, const char *name);
+
+/*
+ * Split "host:port" or "[v6]:port" into host (hostcap bytes, NUL-terminated)
+ * and port 1..65535. Returns 0, ERR_BAD_REQUEST (malformed) or ERR_INVAL.
+ */
+int conf_hostport_split(const char *s, char *host, size_t hostcap, uint16_t *port);
+/* Parse a SHA-256 fingerprint (64 hex digits, ':' between bytes allowed, "sha256:" prefix allowed); 0 or ERR_BAD_REQUEST. */
+int conf_fingerprint_parse(const char *s, uint8_t out[CONF_FINGERPRINT_LEN]);
 
 /*
  * Logging for the programs (config/log.c). Library code never logs; the

@@ -169,5 +169,7 @@ const char *conf_check_env_name(const char *s);
 const char *conf_check_uri(const char *s);
 const char *conf_check_http_uri(const char *s);
 const char *conf_check_oid(const char *s);
+const char *conf_check_hostport(const char *s);
+const char *conf_check_fingerprint(const char *s);
 
 #endif /* CONFIG_SCHEMA_H */

@@ -91,6 +91,28 @@ static const struct conf_key health_keys[] = {
 	  .min = 0, .max = CONF_WARN_DAYS_MAX, .def = 30 },
 };
 
+static const struct conf_key sync_keys[] = {
+	{ .name = "listen", .type = CONF_T_STR, .off = SD(sync.listen),
+	  .required = true, .scheck = conf_check_hostport },
+	{ .name = "peer", .type = CONF_T_STR, .off = SD(sync.peer),
+	  .required = true, .scheck = conf_check_hostport },
+	{ .name = "peer_node", .type = CONF_T_UINT, .off = SD(sync.peer_node),
+	  .required = true, .min = 1, .max = CONF_NODE_MAX },
+	{ .name = "cert", .type = CONF_T_PATH, .off = SD(sync.cert),
+	  .required = true },
+	{ .name = "key", .type = CONF_T_PATH, .off = SD(sync.key),
+	  .required = true },
+	{ .name = "peer_fingerprint", .type = CONF_T_STR,
+	  .off = SD(sync.peer_fingerprint), .required = true,
+	  .scheck = conf_check_fingerprint },
+	{ .name = "degraded_after_seconds", .type = CONF_T_UINT,
+	  .off = SD(sync.degraded_after_s), .min = CONF_SYNC_DEGRADED_MIN,
+	  .max = CONF_SYNC_DEGRADED_MAX, .def = 300 },
+	{ .name = "batch_events", .type = CONF_T_UINT,
+	  .off = SD(sync.batch_events), .min = 1, .max = CONF_SYNC_BATCH_MAX,
+	  .def = 512 },
+};
+
 static const struct conf_key crl_keys[] = {
 	{ .name = "lifetime_days", .type = CONF_T_UINT,
 	  .off = offsetof(struct conf_crl, lifetime_days),
@@ -198,6 +220,7 @@ static const struct conf_map repository_map = CONF_MAP_OF(repository_keys);
 static const struct conf_map hsm_map = CONF_MAP_OF(hsm_keys);
 static const struct conf_map log_map = CONF_MAP_OF(log_keys);
 static const struct conf_map health_map = CONF_MAP_OF(health_keys);
+static const struct conf_map sync_map = CONF_MAP_OF(sync_keys);
 
 static const struct conf_key signerd_keys[] = {
 	{ .name = "node", .type = CONF_T_UINT, .off = SD(node), .required = true,
@@ -210,6 +233,7 @@ static const struct conf_key signerd_keys[] = {
 	  .map = &hsm_map },
 	{ .name = "log", .type = CONF_T_MAP, .off = 0, .map = &log_map },
 	{ .name = "health", .type = CONF_T_MAP, .off = 0, .map = &health_map },
+	{ .name = "sync", .type = CONF_T_MAP, .off = 0, .map = &sync_map },
 	{ .name = "issuers", .type = CONF_T_MAPLIST, .off = SD(issuers),
 	  .required = true, .min = 1, .max = CONF_ISSUERS_MAX, .map = &issuer_map,
 	  .count_off = SD(n_issuers), .elem_size = sizeof(struct conf_issuer) },
@@ -362,13 +386,24 @@ check_profile(struct conf_ctx *x, const struct conf_signerd *c, size_t i)
 }
 
 static int
+check_sync(struct conf_ctx *x, struct conf_signerd *c)
+{
+	c->sync_enabled = c->sync.listen != NULL;
+	if (c->sync_enabled && c->sync.peer_node == c->node)
+		return conf_errf(x, conf_pos_value(x, &c->sync.peer_node),
+		    "'peer_node' (%u) must differ from this signer's 'node'",
+		    c->sync.peer_node);
+	return 0;
+}
+
+static int
 signerd_validate(struct conf_ctx *x, void *base)
 {
 	struct conf_signerd *c = base;
 	size_t i;
 	int rc;
 
-	if ((rc = check_hsm(x, c)) != 0)
+	if ((rc = check_hsm(x, c)) != 0 || (rc = check_sync(x, c)) != 0)
 		return rc;
 	for (i = 0; i < c->n_issuers; i++)
 		if ((rc = check_issuer(x, c, i)) != 0)

@@ -45,7 +45,9 @@ repo_mdb_fail(struct repo_txn *t, int mrc, const char *what, char *why,
 {
 	if (mrc == MDB_MAP_FULL && t != NULL) {
 		t->map_full = true;
+		pthread_mutex_lock(&t->repo->lock);
 		t->repo->grow = true;
+		pthread_mutex_unlock(&t->repo->lock);
 		err_why(why, whylen, "%s: the repository map is full; it grows "
 		    "before the next transaction", what);
 	} else
@@ -272,6 +274,10 @@ repo_open(const char *path, uint8_t node, size_t map_size_mb, int flags,
 		return rc;
 	if ((r = calloc(1, sizeof(*r))) == NULL)
 		return ERR_NOMEM;
+	if (pthread_mutex_init(&r->lock, NULL) != 0) {
+		free(r);
+		return ERR_SYSTEM;
+	}
 	r->node = node;
 	r->rdonly = (flags & REPO_RDONLY) != 0;
 	snprintf(r->path, sizeof(r->path), "%s", path);
@@ -301,7 +307,17 @@ repo_close(struct repo *r)
 		return;
 	if (r->env != NULL)
 		mdb_env_close(r->env);
+	pthread_mutex_destroy(&r->lock);
 	free(r);
+}
+
+void
+repo_on_commit(struct repo *r, void (*fn)(void *ctx), void *ctx)
+{
+	pthread_mutex_lock(&r->lock);
+	r->on_commit = fn;
+	r->on_commit_ctx = ctx;
+	pthread_mutex_unlock(&r->lock);
 }
 
 uint8_t
@@ -336,11 +352,49 @@ repo_grow(struct repo *r, char *why, size_t whylen)
 	return 0;
 }
 
+/* Count a transaction about to open, growing the map first when asked and none is open. */
+static int
+repo_enter(struct repo *r, char *why, size_t whylen)
+{
+	int rc;
+
+	pthread_mutex_lock(&r->lock);
+	if ((rc = repo_grow(r, why, whylen)) == 0)
+		r->ntxn++;
+	pthread_mutex_unlock(&r->lock);
+	return rc;
+}
+
+/* A transaction ended (or failed to open): the map may grow now. */
+static void
+repo_leave(struct repo *r)
+{
+	pthread_mutex_lock(&r->lock);
+	r->ntxn--;
+	/* A failure here is reported again by the next repo_begin. */
+	(void)repo_grow(r, NULL, 0);
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* Another process grew the map: adopt its size when no other transaction is open. */
+static int
+repo_adopt_size(struct repo *r)
+{
+	int mrc = MDB_MAP_RESIZED;
+
+	pthread_mutex_lock(&r->lock);
+	if (r->ntxn == 1)
+		mrc = mdb_env_set_mapsize(r->env, 0);
+	pthread_mutex_unlock(&r->lock);
+	return mrc;
+}
+
 int
 repo_begin(struct repo *r, bool write, struct repo_txn **out, char *why,
     size_t whylen)
 {
 	struct repo_txn *t;
+	unsigned int tflags = write ? 0 : MDB_RDONLY;
 	int mrc, rc;
 
 	*out = NULL;
@@ -348,25 +402,40 @@ repo_begin(struct repo *r, bool write, struct repo_txn **out, char *why,
 		err_why(why, whylen, "the repository is open read only");
 		return ERR_INVAL;
 	}
-	if ((rc = repo_grow(r, why, whylen)) != 0)
-		return rc;
 	if ((t = calloc(1, sizeof(*t))) == NULL)
 		return ERR_NOMEM;
+	if ((rc = repo_enter(r, why, whylen)) != 0) {
+		free(t);
+		return rc;
+	}
 	t->repo = r;
 	t->write = write;
-	mrc = mdb_txn_begin(r->env, NULL, write ? 0 : MDB_RDONLY, &t->txn);
-	/* Another process grew the map: adopt its size, then try again. */
-	if (mrc == MDB_MAP_RESIZED && r->ntxn == 0 &&
-	    (mrc = mdb_env_set_mapsize(r->env, 0)) == 0)
-		mrc = mdb_txn_begin(r->env, NULL, write ? 0 : MDB_RDONLY,
-		    &t->txn);
+	/* Not under the lock: a write begin waits for the writer before it. */
+	mrc = mdb_txn_begin(r->env, NULL, tflags, &t->txn);
+	if (mrc == MDB_MAP_RESIZED && (mrc = repo_adopt_size(r)) == 0)
+		mrc = mdb_txn_begin(r->env, NULL, tflags, &t->txn);
 	if (mrc != 0) {
 		free(t);
+		repo_leave(r);
 		return repo_mdb_fail(NULL, mrc, r->path, why, whylen);
 	}
-	r->ntxn++;
 	*out = t;
 	return 0;
+}
+
+/* Tell the commit hook that a write transaction committed. */
+static void
+repo_notify(struct repo *r)
+{
+	void (*fn)(void *);
+	void *ctx;
+
+	pthread_mutex_lock(&r->lock);
+	fn = r->on_commit;
+	ctx = r->on_commit_ctx;
+	pthread_mutex_unlock(&r->lock);
+	if (fn != NULL)
+		fn(ctx);
 }
 
 /* End t, committing if asked; sets *full when the map was full. */
@@ -374,6 +443,7 @@ static int
 repo_end(struct repo_txn *t, bool commit, bool *full, char *why, size_t whylen)
 {
 	struct repo *r = t->repo;
+	bool write;
 	int mrc, rc = 0;
 
 	if (commit && t->broken) {
@@ -387,10 +457,11 @@ repo_end(struct repo_txn *t, bool commit, bool *full, char *why, size_t whylen)
 	else if ((mrc = mdb_txn_commit(t->txn)) != 0)
 		rc = repo_mdb_fail(t, mrc, r->path, why, whylen);
 	*full = t->map_full;
+	write = t->write;
 	free(t);
-	r->ntxn--;
-	/* A failure here is reported again by the next repo_begin. */
-	(void)repo_grow(r, NULL, 0);
+	repo_leave(r);
+	if (commit && write && rc == 0)
+		repo_notify(r);
 	return rc;
 }
 

@@ -546,3 +546,36 @@ repo_events_foreach(struct repo_txn *t, uint8_t origin, uint64_t after_seq,
 	mdb_cursor_close(cur);
 	return rc;
 }
+
+/* One version vector entry of the meta database into the vector. */
+static int
+vv_entry(const MDB_val *k, const MDB_val *v, void *arg, char *why,
+    size_t whylen)
+{
+	uint64_t *vv = arg;
+	uint8_t origin;
+
+	if (k->mv_size != REPO_VV_KEY_LEN || v->mv_size != 8) {
+		err_why(why, whylen, "version vector entry of %zu/%zu bytes",
+		    k->mv_size, v->mv_size);
+		return ERR_REPO;
+	}
+	origin = ((const uint8_t *)k->mv_data)[REPO_VV_KEY_LEN - 1];
+	if (origin == 0 || origin > REPO_NODE_MAX) {
+		err_why(why, whylen, "version vector entry of node %u", origin);
+		return ERR_REPO;
+	}
+	vv[origin] = repo_get_be64(v->mv_data);
+	return 0;
+}
+
+int
+repo_vv_all(struct repo_txn *t, uint64_t vv[REPO_NODE_MAX + 1], char *why,
+    size_t whylen)
+{
+	memset(vv, 0, sizeof(uint64_t) * (REPO_NODE_MAX + 1));
+	if (t == NULL)
+		return ERR_INVAL;
+	return repo_scan(t, REPO_DB_META, (const uint8_t *)repo_vv_prefix,
+	    sizeof(repo_vv_prefix), vv_entry, vv, why, whylen);
+}

@@ -4,6 +4,7 @@
 #define SIGNER_REPO_LOCAL_H
 
 #include <lmdb.h>
+#include <pthread.h>
 
 #include "proto/proto.h"
 #include "signer/signer.h"
@@ -12,7 +13,6 @@
 #define REPO_EVENT_KEY_LEN 9    /* origin, then the sequence number big-endian */
 #define REPO_VV_KEY_LEN 3       /* "vv" and the origin */
 #define REPO_STATS_LEN 24       /* three u64 counters */
-#define REPO_NODE_MAX 127       /* node ids are 1..REPO_NODE_MAX */
 #define REPO_PATH_MAX 4096      /* longest repository path kept for messages */
 #define REPO_WHY_MAX 256        /* messages built from other messages fit here */
 #define REPO_REF_TEXT_MAX 72    /* a ref as shown in a message */
@@ -46,8 +46,11 @@ struct repo {
 	MDB_dbi dbi[REPO_DB_COUNT];
 	uint8_t node;
 	bool rdonly;
-	unsigned int ntxn;      /* transactions open */
+	pthread_mutex_t lock;   /* guards ntxn and grow: two threads (signerd and sync) share the repository */
+	unsigned int ntxn;      /* transactions open or being opened */
 	bool grow;              /* the map filled up: grow it when ntxn is 0 */
+	void (*on_commit)(void *ctx);   /* repo_on_commit */
+	void *on_commit_ctx;
 	char path[REPO_PATH_MAX];
 };
 

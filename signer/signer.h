@@ -49,6 +49,7 @@ int serial_cmp(const struct serial *a, const struct serial *b);
 #define REPO_ID_MAX 64          /* issuer ids and profile names */
 #define REPO_SUBJECT_MAX 1024   /* subject summary kept with a certificate */
 #define REPO_DER_MAX (64 * 1024) /* largest certificate we record */
+#define REPO_NODE_MAX 127       /* node ids are 1..REPO_NODE_MAX */
 
 enum cert_status {
 	CERT_PENDING = 1,       /* serial reserved, HSM not yet signed */
@@ -324,6 +325,17 @@ int repo_events_foreach(struct repo_txn *t, uint8_t origin, uint64_t after_seq,
 /* The highest contiguous event sequence of origin (0: none) into *seq; 0 or ERR_REPO. */
 int repo_vv_get(struct repo_txn *t, uint8_t origin, uint64_t *seq, char *why,
     size_t whylen);
+
+/* The whole version vector: vv[origin] for origins 1..REPO_NODE_MAX, vv[0] = 0; 0 or ERR_REPO. */
+int repo_vv_all(struct repo_txn *t, uint64_t vv[REPO_NODE_MAX + 1], char *why,
+    size_t whylen);
+
+/*
+ * Call fn(ctx) after every write transaction that commits, in the thread
+ * that committed (replication wakes on it); fn NULL removes the hook. fn
+ * must be quick and safe to call from any thread.
+ */
+void repo_on_commit(struct repo *r, void (*fn)(void *ctx), void *ctx);
 
 #define REPO_APPLY_KNOWN 1       /* repo_event_apply: the event was applied before */
 #define REPO_DIGEST_LEN 32       /* SHA-256 */
