@@ -14,12 +14,13 @@
 #include "config/config.h"
 #include "proto/proto.h"
 
-/* Lines 1-4. */
-#define SD_TOP \
-	"node: 1\n" \
+/* Lines 2-4. */
+#define SD_TOP_REST \
 	"serial: {device: /dev/ttyS0}\n" \
 	"repository: {path: /var/lib/signer}\n" \
 	"hsm: {module: /usr/lib/p11.so, token: t, pin_file: /etc/pin}\n"
+/* Lines 1-4. */
+#define SD_TOP "node: 1\n" SD_TOP_REST
 /* Lines 5-6. */
 #define SD_ISSUERS \
 	"issuers:\n" \
@@ -598,6 +599,185 @@ test_profile_rules(void **state)
 	RUN_OK(ok);
 }
 
+/* The sync section, lines 12-18 after SD_BASE; each key a macro so a case can leave one out. */
+#define SYNC_HEAD "sync:\n"
+#define SYNC_LISTEN "  listen: 127.0.0.1:7411\n"
+#define SYNC_PEER "  peer: \"[fd00::2]:7412\"\n"
+#define SYNC_PEER_NODE "  peer_node: 2\n"
+#define SYNC_CERT "  cert: /etc/signer/link.pem\n"
+#define SYNC_KEY "  key: /etc/signer/link-key.pem\n"
+#define SYNC_FP_HEX \
+	"00112233445566778899aabbccddeeff" \
+	"0123456789ABCDEFfedcba9876543210"
+#define SYNC_FP "  peer_fingerprint: " SYNC_FP_HEX "\n"
+#define SYNC_ALL SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_PEER_NODE SYNC_CERT \
+	SYNC_KEY SYNC_FP
+/* The sync section without its listen and peer lines (lines 12-16). */
+#define SYNC_NO_ADDR SYNC_HEAD SYNC_PEER_NODE SYNC_CERT SYNC_KEY SYNC_FP
+
+static const uint8_t sync_fp_bytes[CONF_FINGERPRINT_LEN] = {
+	0x00, 0x11, 0x22, 0x33, 0x44, 0x55, 0x66, 0x77,
+	0x88, 0x99, 0xaa, 0xbb, 0xcc, 0xdd, 0xee, 0xff,
+	0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef,
+	0xfe, 0xdc, 0xba, 0x98, 0x76, 0x54, 0x32, 0x10,
+};
+
+static void
+test_sync_absent(void **state)
+{
+	struct conf_signerd c;
+	char err[CONF_ERR_MAX];
+
+	(void)state;
+	if (parse(SD_BASE, &c, err) != 0)
+		fail_msg("%s", err);
+	assert_false(c.sync_enabled);
+	assert_null(c.sync.listen);
+	assert_null(c.sync.peer);
+	assert_null(c.sync.cert);
+	assert_null(c.sync.key);
+	assert_null(c.sync.peer_fingerprint);
+	conf_signerd_free(&c);
+	/* the example file has no sync section either */
+	if (conf_load_signerd("config/examples/signerd.yaml", &c, err) != 0)
+		fail_msg("%s", err);
+	assert_false(c.sync_enabled);
+	conf_signerd_free(&c);
+}
+
+static void
+test_sync_section(void **state)
+{
+	struct conf_signerd c;
+	char err[CONF_ERR_MAX], host[CONF_HOSTPORT_MAX];
+	uint8_t fp[CONF_FINGERPRINT_LEN];
+	uint16_t port;
+
+	(void)state;
+	if (parse(SD_BASE SYNC_ALL, &c, err) != 0)
+		fail_msg("%s", err);
+	assert_true(c.sync_enabled);
+	assert_string_equal(c.sync.listen, "127.0.0.1:7411");
+	assert_string_equal(c.sync.peer, "[fd00::2]:7412");
+	assert_int_equal(c.sync.peer_node, 2);
+	assert_string_equal(c.sync.cert, "/etc/signer/link.pem");
+	assert_string_equal(c.sync.key, "/etc/signer/link-key.pem");
+	assert_string_equal(c.sync.peer_fingerprint, SYNC_FP_HEX);
+	assert_int_equal(c.sync.degraded_after_s, 300);
+	assert_int_equal(c.sync.batch_events, 512);
+	assert_int_equal(conf_fingerprint_parse(c.sync.peer_fingerprint, fp), 0);
+	assert_memory_equal(fp, sync_fp_bytes, sizeof(fp));
+	assert_int_equal(conf_hostport_split(c.sync.listen, host, sizeof(host),
+	    &port), 0);
+	assert_string_equal(host, "127.0.0.1");
+	assert_int_equal(port, 7411);
+	assert_int_equal(conf_hostport_split(c.sync.peer, host, sizeof(host),
+	    &port), 0);
+	assert_string_equal(host, "fd00::2");
+	assert_int_equal(port, 7412);
+	conf_signerd_free(&c);
+	assert_true(all_zero(&c, sizeof(c)));
+
+	/* every key given, the fingerprint in openssl's form with a prefix */
+	if (parse(SD_BASE "sync:\n  listen: \"[::1]:65535\"\n"
+	    "  peer: peer.example.org:1\n  peer_node: 127\n"
+	    "  cert: /c.pem\n  key: /k.pem\n"
+	    "  peer_fingerprint: \"sha256:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:EE:FF:"
+	    "01:23:45:67:89:AB:CD:EF:FE:DC:BA:98:76:54:32:10\"\n"
+	    "  degraded_after_seconds: 86400\n  batch_events: 4096\n", &c, err) != 0)
+		fail_msg("%s", err);
+	assert_true(c.sync_enabled);
+	assert_int_equal(c.sync.peer_node, 127);
+	assert_int_equal(c.sync.degraded_after_s, 86400);
+	assert_int_equal(c.sync.batch_events, 4096);
+	assert_int_equal(conf_fingerprint_parse(c.sync.peer_fingerprint, fp), 0);
+	assert_memory_equal(fp, sync_fp_bytes, sizeof(fp));
+	conf_signerd_free(&c);
+
+	/* the lowest values, in a flow map, on node 2 */
+	if (parse("node: 2\n" SD_TOP_REST SD_ISSUERS SD_PROFILE
+	    "sync: {listen: \"localhost:1\", peer: \"10.0.0.2:7411\", "
+	    "peer_node: 1, cert: /c.pem, key: /k.pem, peer_fingerprint: \"" SYNC_FP_HEX "\", "
+	    "degraded_after_seconds: 1, batch_events: 1}\n", &c, err) != 0)
+		fail_msg("%s", err);
+	assert_int_equal(c.node, 2);
+	assert_int_equal(c.sync.peer_node, 1);
+	assert_int_equal(c.sync.degraded_after_s, 1);
+	assert_int_equal(c.sync.batch_events, 1);
+	conf_signerd_free(&c);
+}
+
+static void
+test_sync_errors(void **state)
+{
+	static const struct err_case cases[] = {
+		{ "missing listen", SD_BASE SYNC_HEAD SYNC_PEER SYNC_PEER_NODE SYNC_CERT SYNC_KEY SYNC_FP,
+		  "t.yaml:13:3: missing required key 'listen' in 'sync'" },
+		{ "missing peer", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER_NODE SYNC_CERT SYNC_KEY SYNC_FP,
+		  "t.yaml:13:3: missing required key 'peer' in 'sync'" },
+		{ "missing peer_node", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_CERT SYNC_KEY SYNC_FP,
+		  "t.yaml:13:3: missing required key 'peer_node' in 'sync'" },
+		{ "missing fingerprint", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_PEER_NODE SYNC_CERT SYNC_KEY,
+		  "t.yaml:13:3: missing required key 'peer_fingerprint' in 'sync'" },
+		{ "missing key", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_PEER_NODE SYNC_CERT SYNC_FP,
+		  "t.yaml:13:3: missing required key 'key' in 'sync'" },
+		{ "no port", SD_BASE SYNC_NO_ADDR "  listen: 127.0.0.1\n" SYNC_PEER,
+		  "t.yaml:17:11: 'listen' must be host:port (an address or name, or [IPv6]:port) with a port 1..65535, got '127.0.0.1'" },
+		{ "empty port", SD_BASE SYNC_NO_ADDR "  listen: \"127.0.0.1:\"\n" SYNC_PEER,
+		  "t.yaml:17:11: 'listen' must be host:port (an address or name, or [IPv6]:port) with a port 1..65535, got \"127.0.0.1:\"" },
+		{ "port 0", SD_BASE SYNC_NO_ADDR "  listen: 127.0.0.1:0\n" SYNC_PEER,
+		  "t.yaml:17:11: 'listen' must be host:port (an address or name, or [IPv6]:port) with a port 1..65535, got '127.0.0.1:0'" },
+		{ "port 70000", SD_BASE SYNC_NO_ADDR SYNC_LISTEN "  peer: 127.0.0.1:70000\n",
+		  "t.yaml:18:9: 'peer' must be host:port (an address or name, or [IPv6]:port) with a port 1..65535, got '127.0.0.1:70000'" },
+		{ "port not a number", SD_BASE SYNC_NO_ADDR SYNC_LISTEN "  peer: peer:sync\n",
+		  "t.yaml:18:9: 'peer' must be host:port (an address or name, or [IPv6]:port) with a port 1..65535, got 'peer:sync'" },
+		{ "v6 without port", SD_BASE SYNC_NO_ADDR SYNC_LISTEN "  peer: \"[::1]\"\n",
+		  "t.yaml:18:9: 'peer' must be host:port (an address or name, or [IPv6]:port) with a port 1..65535, got \"[::1]\"" },
+		{ "v6 without brackets", SD_BASE SYNC_NO_ADDR SYNC_LISTEN "  peer: \"::1:7411\"\n",
+		  "t.yaml:18:9: 'peer' must be host:port (an address or name, or [IPv6]:port) with a port 1..65535, got \"::1:7411\"" },
+		{ "no host", SD_BASE SYNC_NO_ADDR SYNC_LISTEN "  peer: \":7411\"\n",
+		  "t.yaml:18:9: 'peer' must be host:port (an address or name, or [IPv6]:port) with a port 1..65535, got \":7411\"" },
+		{ "fingerprint of 63 digits", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_PEER_NODE SYNC_CERT SYNC_KEY
+		  "  peer_fingerprint: 00112233445566778899aabbccddeeff0123456789abcdeffedcba987654321\n",
+		  "t.yaml:18:21: 'peer_fingerprint' must be the SHA-256 fingerprint of the peer's link certificate: 64 hex digits, ':' between bytes allowed, "
+		  "got '00112233445566778899aabbccddeeff0123456789abcdeffedcba987654321'" },
+		{ "fingerprint of 66 digits", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_PEER_NODE SYNC_CERT SYNC_KEY
+		  "  peer_fingerprint: " SYNC_FP_HEX "00\n",
+		  "t.yaml:18:21: 'peer_fingerprint' must be the SHA-256 fingerprint of the peer's link certificate: 64 hex digits, ':' between bytes allowed, "
+		  "got '" SYNC_FP_HEX "...'" },
+		{ "fingerprint not hex", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_PEER_NODE SYNC_CERT SYNC_KEY
+		  "  peer_fingerprint: 00112233445566778899aabbccddeeff0123456789abcdeffedcba987654321g\n",
+		  "t.yaml:18:21: 'peer_fingerprint' must be the SHA-256 fingerprint of the peer's link certificate: 64 hex digits, ':' between bytes allowed, "
+		  "got '00112233445566778899aabbccddeeff0123456789abcdeffedcba987654321g'" },
+		{ "fingerprint colon at the end", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_PEER_NODE SYNC_CERT SYNC_KEY
+		  "  peer_fingerprint: \"" SYNC_FP_HEX ":\"\n",
+		  "t.yaml:18:21: 'peer_fingerprint' must be the SHA-256 fingerprint of the peer's link certificate: 64 hex digits, ':' between bytes allowed, "
+		  "got \"" SYNC_FP_HEX "...\"" },
+		{ "peer_node is node", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER "  peer_node: 1\n" SYNC_CERT SYNC_KEY SYNC_FP,
+		  "t.yaml:15:14: 'peer_node' (1) must differ from this signer's 'node'" },
+		{ "peer_node 0", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER "  peer_node: 0\n" SYNC_CERT SYNC_KEY SYNC_FP,
+		  "t.yaml:15:14: 'peer_node' must be 1..127, got 0" },
+		{ "peer_node 128", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER "  peer_node: 128\n" SYNC_CERT SYNC_KEY SYNC_FP,
+		  "t.yaml:15:14: 'peer_node' must be 1..127, got 128" },
+		{ "degraded 0", SD_BASE SYNC_ALL "  degraded_after_seconds: 0\n",
+		  "t.yaml:19:27: 'degraded_after_seconds' must be 1..86400, got 0" },
+		{ "degraded 86401", SD_BASE SYNC_ALL "  degraded_after_seconds: 86401\n",
+		  "t.yaml:19:27: 'degraded_after_seconds' must be 1..86400, got 86401" },
+		{ "batch 0", SD_BASE SYNC_ALL "  batch_events: 0\n",
+		  "t.yaml:19:17: 'batch_events' must be 1..4096, got 0" },
+		{ "batch 4097", SD_BASE SYNC_ALL "  batch_events: 4097\n",
+		  "t.yaml:19:17: 'batch_events' must be 1..4096, got 4097" },
+		{ "relative key", SD_BASE SYNC_HEAD SYNC_LISTEN SYNC_PEER SYNC_PEER_NODE SYNC_CERT
+		  "  key: link-key.pem\n" SYNC_FP,
+		  "t.yaml:17:8: 'key' must be an absolute path, got 'link-key.pem'" },
+		{ "unknown key", SD_BASE SYNC_ALL "  peer_fingerprints: " SYNC_FP_HEX "\n",
+		  "t.yaml:19:3: unknown key 'peer_fingerprints' (did you mean 'peer_fingerprint'?)" },
+	};
+
+	(void)state;
+	RUN(cases);
+}
+
 int
 main(void)
 {
@@ -611,6 +791,9 @@ main(void)
 		cmocka_unit_test(test_profile_values),
 		cmocka_unit_test(test_profile_uris_oids),
 		cmocka_unit_test(test_profile_rules),
+		cmocka_unit_test(test_sync_absent),
+		cmocka_unit_test(test_sync_section),
+		cmocka_unit_test(test_sync_errors),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
