@@ -14,7 +14,6 @@
 #include "config/config.h"
 #include "sync/sync_local.h"
 
-#define IN_BATCH_MAX CONF_SYNC_BATCH_MAX /* most events a batch may carry */
 
 void
 in_close(struct sync_in *in, const char *reason)
@@ -185,8 +184,8 @@ in_events_get(const struct msg *m, uint64_t *origin, uint64_t *first,
 	if ((rc = msg_get_uint(m->args, "origin", true, 1, SYNC_ORIGIN_MAX,
 	    origin, why, whylen)) < 0 ||
 	    (rc = msg_get_uint(m->args, "first", true, 1, UINT64_MAX -
-	    IN_BATCH_MAX, first, why, whylen)) < 0 ||
-	    (rc = msg_get_array(m->args, "events", true, IN_BATCH_MAX, &a,
+	    SYNC_BATCH_EVENTS_MAX, first, why, whylen)) < 0 ||
+	    (rc = msg_get_array(m->args, "events", true, SYNC_BATCH_EVENTS_MAX, &a,
 	    why, whylen)) < 0)
 		return rc;
 	if (a->size == 0) {
@@ -212,8 +211,8 @@ in_events_get(const struct msg *m, uint64_t *origin, uint64_t *first,
 static int
 in_events(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 {
-	static struct sync_event evs[IN_BATCH_MAX];    /* the sync thread's alone */
 	struct sync *s = in->s;
+	struct sync_event *evs = s->evs;
 	uint64_t origin, first;
 	size_t n = 0;
 	int rc;

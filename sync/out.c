@@ -340,6 +340,8 @@ out_on_msg(struct sync_conn *c, const uint8_t *p, size_t len, void *arg,
 		    s->conf->peer_node, (int)m.err_code_len, m.err_code,
 		    (int)m.err_message_len, m.err_message);
 		sync_count(s, &s->st.refused, 1);
+		/* It will refuse again: no haste to try. */
+		s->out.backoff_ms = SYNC_BACKOFF_MAX_MS;
 		rc = ERR_CONFLICT;
 	} else if (!s->out.hello_done) {
 		if ((rc = out_hello_done(s, &m, why, whylen)) != 0)

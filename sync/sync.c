@@ -140,6 +140,10 @@ sync_push(struct sync *s, int64_t now)
 		sync_note_error(s, "%s", why);
 		return;
 	}
+	pthread_mutex_lock(&s->lock);
+	s->st.peer_behind = wire_vv_ahead(s->vv, s->out.acked,
+	    s->conf->peer_node);
+	pthread_mutex_unlock(&s->lock);
 	if ((rc = out_push(s, now, why, sizeof(why))) != 0) {
 		log_warnx("sync: sending to node %u: %s", s->conf->peer_node,
 		    why);
@@ -289,6 +293,10 @@ sync_start(const struct conf_sync *c, const struct sync_store *store,
 	s->st.peer_node = (uint8_t)c->peer_node;
 	s->st.started = (int64_t)time(NULL);
 	pthread_mutex_init(&s->lock, NULL);
+	if ((s->evs = calloc(SYNC_BATCH_EVENTS_MAX, sizeof(*s->evs))) == NULL) {
+		sync_stop(s);
+		return ERR_NOMEM;
+	}
 	if ((rc = sync_prepare(s, why, whylen)) != 0) {
 		sync_stop(s);
 		return rc;
@@ -327,5 +335,6 @@ sync_stop(struct sync *s)
 	SSL_CTX_free(s->server_ctx);
 	SSL_CTX_free(s->client_ctx);
 	pthread_mutex_destroy(&s->lock);
+	free(s->evs);
 	free(s);
 }

@@ -18,6 +18,7 @@
 #define SYNC_OUT_HIGH (SYNC_FRAME_MAX * 2)  /* bytes queued on a connection before sending pauses */
 #define SYNC_READ_CHUNK 65536               /* bytes read from TLS per call */
 #define SYNC_HOST_MAX CONF_HOSTPORT_MAX
+#define SYNC_BATCH_EVENTS_MAX CONF_SYNC_BATCH_MAX /* most events a received batch may carry */
 
 /* ---- TLS (sync/tls.c) --------------------------------------------------- */
 
@@ -110,7 +111,6 @@ struct sync_in {
 	struct sync *s;
 	struct sync_conn *c;
 	bool hello_done;
-	uint64_t seq;                           /* hellos in order: the newest wins */
 };
 
 struct sync {
@@ -126,7 +126,7 @@ struct sync {
 	uint16_t peer_port;
 	struct sync_out out;
 	struct sync_in in[SYNC_INBOUND_MAX];
-	uint64_t hello_seq;
+	struct sync_event *evs;                 /* SYNC_BATCH_EVENTS_MAX: a received batch */
 	uint64_t vv[SYNC_ORIGIN_MAX + 1];       /* ours, read at each push */
 	uint64_t peer_vv[SYNC_ORIGIN_MAX + 1];  /* the peer's own, as it last told us */
 	pthread_mutex_t lock;                   /* guards st */
