@@ -272,6 +272,27 @@ sync_prepare(struct sync *s, char *why, size_t whylen)
 }
 
 int
+sync_check(const struct conf_sync *c, char *why, size_t whylen)
+{
+	char host[SYNC_HOST_MAX];
+	SSL_CTX *ctx = NULL;
+	uint16_t port;
+	int rc;
+
+	if (c == NULL || c->listen == NULL)
+		return ERR_INVAL;
+	if (conf_hostport_split(c->listen, host, sizeof(host), &port) != 0 ||
+	    conf_hostport_split(c->peer, host, sizeof(host), &port) != 0) {
+		err_why(why, whylen, "sync: listen and peer must be host:port");
+		return ERR_CONFIG;
+	}
+	if ((rc = sync_tls_ctx(c, true, &ctx, why, whylen)) != 0)
+		return rc == ERR_CONFIG ? rc : ERR_CONFIG;
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
+int
 sync_start(const struct conf_sync *c, const struct sync_store *store,
     struct sync **out, char *why, size_t whylen)
 {

@@ -97,6 +97,12 @@ struct sync;
  */
 int sync_start(const struct conf_sync *c, const struct sync_store *store,
     struct sync **out, char *why, size_t whylen);
+/*
+ * Check c as sync_start would, without listening or dialling: the
+ * addresses, the link certificate and key (and the key file's mode), the
+ * fingerprint. 0 or ERR_CONFIG with why (signerd -n).
+ */
+int sync_check(const struct conf_sync *c, char *why, size_t whylen);
 /* Stop the thread, close the connections and free s; NULL is a no-op. */
 void sync_stop(struct sync *s);
 /* New events were committed: push them now. Safe from any thread, cheap. */
