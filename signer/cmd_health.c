@@ -178,20 +178,36 @@ check_clock(struct daemon *d, int64_t now, struct health_check *c)
 	err_why(c->message, sizeof(c->message), "clock %lld", (long long)now);
 }
 
-/* The peer: degraded once it has been out of contact longer than sync.degraded_after_seconds. */
+/*
+ * The peer: degraded once it has been out of contact, or either link has
+ * been down, for longer than sync.degraded_after_seconds.
+ */
 static void
 check_peer(struct daemon *d, int64_t now, const struct sync_status *st,
     struct health_check *c)
 {
+	int64_t limit = (int64_t)d->conf->sync.degraded_after_s;
 	int64_t since = now - (st->last_contact > 0 ? st->last_contact :
 	    st->started);
+	int64_t out_down = st->out_up ? 0 : now - st->out_changed;
+	int64_t in_down = st->in_up ? 0 : now - st->in_changed;
+
+	char out_s[32] = "up", in_s[32] = "up";
 
 	c->name = "peer";
-	if (since > (int64_t)d->conf->sync.degraded_after_s) {
+	if (!st->out_up)
+		snprintf(out_s, sizeof(out_s), "down for %lld s",
+		    (long long)out_down);
+	if (!st->in_up)
+		snprintf(in_s, sizeof(in_s), "down for %lld s",
+		    (long long)in_down);
+	if (since > limit || out_down > limit || in_down > limit) {
 		c->status = H_DEGRADED;
-		err_why(c->message, sizeof(c->message), "node %u not heard "
-		    "from for %lld s%s%s", st->peer_node, (long long)since,
-		    st->last_error[0] != '\0' ? ": " : "", st->last_error);
+		err_why(c->message, sizeof(c->message), "node %u: last "
+		    "contact %lld s ago, link to it %s, from it %s%s%s",
+		    st->peer_node, (long long)since, out_s, in_s,
+		    st->last_error[0] != '\0' ? "; last error: " : "",
+		    st->last_error);
 		return;
 	}
 	err_why(c->message, sizeof(c->message), "node %u: link to it %s, "
@@ -205,13 +221,17 @@ check_peer(struct daemon *d, int64_t now, const struct sync_status *st,
 static void
 pack_peer(const struct sync_status *st, msgpack_packer *pk)
 {
-	msgpack_pack_map(pk, 13);
+	msgpack_pack_map(pk, 15);
 	msg_pack_cstr(pk, "node");
 	msgpack_pack_uint32(pk, st->peer_node);
 	msg_pack_cstr(pk, "out_up");
 	st->out_up ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
 	msg_pack_cstr(pk, "in_up");
 	st->in_up ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	msg_pack_cstr(pk, "out_changed");
+	msgpack_pack_int64(pk, st->out_changed);
+	msg_pack_cstr(pk, "in_changed");
+	msgpack_pack_int64(pk, st->in_changed);
 	msg_pack_cstr(pk, "last_contact");
 	msgpack_pack_int64(pk, st->last_contact);
 	msg_pack_cstr(pk, "peer_behind");

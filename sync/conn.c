@@ -226,6 +226,15 @@ conn_write(struct sync_conn *c, char *why, size_t whylen)
 	return 0;
 }
 
+void
+conn_flush(struct sync_conn *c)
+{
+	char why[SYNC_WHY_MAX];
+
+	if (c->state == CONN_OPEN)
+		(void)conn_write(c, why, sizeof(why));
+}
+
 int
 conn_io(struct sync_conn *c, short revents, int64_t now_ms, conn_msg_fn fn,
     void *arg, char *why, size_t whylen)

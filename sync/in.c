@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -36,6 +37,8 @@ in_close(struct sync_in *in, const char *reason)
 	for (i = 0; i < SYNC_INBOUND_MAX; i++)
 		up = up || (s->in[i].c != NULL && s->in[i].hello_done);
 	pthread_mutex_lock(&s->lock);
+	if (s->st.in_up != up)
+		s->st.in_changed = (int64_t)time(NULL);
 	s->st.in_up = up;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -162,6 +165,8 @@ in_hello(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 			in_close(&s->in[i], "replaced by a new connection");
 	in->hello_done = true;
 	pthread_mutex_lock(&s->lock);
+	if (!s->st.in_up)
+		s->st.in_changed = (int64_t)time(NULL);
 	s->st.in_up = true;
 	s->st.connects++;
 	pthread_mutex_unlock(&s->lock);
@@ -263,19 +268,24 @@ in_request(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 	return ERR_UNKNOWN_CMD;
 }
 
-/* A refusal is logged and counted; the connection stays unless it is before the hello. */
+/*
+ * A refusal is logged and counted as bad input (undecodable, unknown, before
+ * the hello) or as a refused request; the connection stays after the hello.
+ */
 static int
 in_refuse(struct sync_in *in, uint32_t id, int rc, const char *msg,
     char *why, size_t whylen)
 {
 	struct sync *s = in->s;
-	bool applying = rc == ERR_CONFLICT || (rc == ERR_BAD_REQUEST &&
-	    in->hello_done);
+	bool bad = !in->hello_done || rc == ERR_DECODE ||
+	    rc == ERR_UNKNOWN_CMD || rc == ERR_UNSUPPORTED_VERSION;
 
 	log_warnx("sync: refused from %s: %s", in->c->peer, msg);
 	sync_note_error(s, "refused from %s: %s", in->c->peer, msg);
-	sync_count(s, applying ? &s->st.refused : &s->st.bad_input, 1);
+	sync_count(s, bad ? &s->st.bad_input : &s->st.refused, 1);
 	if (in_reply(in, id, rc, msg) != 0 || !in->hello_done) {
+		/* Closing now: let the answer go first if the socket takes it. */
+		conn_flush(in->c);
 		err_why(why, whylen, "%s", msg);
 		return rc;
 	}

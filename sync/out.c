@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "config/config.h"
@@ -37,6 +38,8 @@ out_close(struct sync *s, int64_t now, const char *reason)
 	o->backoff_ms = o->backoff_ms >= SYNC_BACKOFF_MAX_MS / 2 ?
 	    SYNC_BACKOFF_MAX_MS : o->backoff_ms * 2;
 	pthread_mutex_lock(&s->lock);
+	if (s->st.out_up)
+		s->st.out_changed = (int64_t)time(NULL);
 	s->st.out_up = false;
 	pthread_mutex_unlock(&s->lock);
 }
@@ -312,6 +315,7 @@ out_hello_done(struct sync *s, const struct msg *m, char *why, size_t whylen)
 	s->out.hello_done = true;
 	s->out.backoff_ms = SYNC_BACKOFF_MIN_MS;
 	pthread_mutex_lock(&s->lock);
+	s->st.out_changed = (int64_t)time(NULL);
 	s->st.out_up = true;
 	s->st.connects++;
 	pthread_mutex_unlock(&s->lock);

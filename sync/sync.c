@@ -312,7 +312,8 @@ sync_start(const struct conf_sync *c, const struct sync_store *store,
 	for (i = 0; i < SYNC_INBOUND_MAX; i++)
 		s->in[i].s = s;
 	s->st.peer_node = (uint8_t)c->peer_node;
-	s->st.started = (int64_t)time(NULL);
+	s->st.started = s->st.out_changed = s->st.in_changed =
+	    (int64_t)time(NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	if ((s->evs = calloc(SYNC_BATCH_EVENTS_MAX, sizeof(*s->evs))) == NULL) {
 		sync_stop(s);

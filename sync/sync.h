@@ -73,6 +73,8 @@ struct sync_status {
 	bool in_up;             /* the peer's connection to us is past its hello */
 	uint8_t peer_node;
 	int64_t started;        /* Unix seconds */
+	int64_t out_changed;    /* when out_up last changed (started: never) */
+	int64_t in_changed;     /* when in_up last changed */
 	int64_t last_contact;   /* Unix seconds of the last frame from the peer; 0: never */
 	uint64_t peer_behind;   /* events we hold that the peer has not acknowledged */
 	uint64_t we_behind;     /* events the peer holds that we lack (as of its last word) */

@@ -75,6 +75,8 @@ int conn_io(struct sync_conn *c, short revents, int64_t now_ms,
     conn_msg_fn fn, void *arg, char *why, size_t whylen);
 /* Frame the packed message sb and queue it; 0, ERR_NOMEM or ERR_NOSPACE. */
 int conn_send(struct sync_conn *c, const msgpack_sbuffer *sb);
+/* Write what is queued as far as the socket takes it now, ignoring errors (before a close). */
+void conn_flush(struct sync_conn *c);
 /* Bytes queued and not yet written. */
 size_t conn_pending(const struct sync_conn *c);
 
