@@ -160,16 +160,45 @@ write_fd(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/*
+ * A path that names a device, FIFO or socket (/dev/null, /dev/stdout) is
+ * written to, never replaced: renaming over it would put a file in its place.
+ */
+static int
+write_special(const char *path, const void *buf, size_t len, char *why,
+    size_t whylen)
+{
+	int fd, rc;
+
+	if ((fd = open(path, O_WRONLY | O_CLOEXEC)) < 0) {
+		err_why(why, whylen, "%s: %s", path, strerror(errno));
+		return ERR_SYSTEM;
+	}
+	rc = write_fd(fd, buf, len);
+	if (close(fd) != 0)
+		rc = -1;
+	if (rc != 0) {
+		err_why(why, whylen, "%s: write failed: %s", path,
+		    strerror(errno));
+		return ERR_SYSTEM;
+	}
+	return 0;
+}
+
 int
 client_write_atomic(const char *path, const void *buf, size_t len,
     mode_t mode, char *why, size_t whylen)
 {
 	char tmp[PATH_MAX];
+	struct stat st;
 	const char *step;
 	int fd;
 
 	if (path == NULL || (buf == NULL && len > 0))
 		return ERR_INVAL;
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    !S_ISDIR(st.st_mode))
+		return write_special(path, buf, len, why, whylen);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >=
 	    sizeof(tmp)) {
 		err_why(why, whylen, "%s: path too long", path);

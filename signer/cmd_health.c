@@ -9,8 +9,9 @@
 
 #include "hsm/hsm.h"
 #include "signer/daemon_local.h"
+#include "sync/sync.h"
 
-#define HEALTH_CHECKS 4                 /* repository, hsm, ca_validity, clock */
+#define HEALTH_CHECKS 5                 /* repository, hsm, ca_validity, clock, peer (with sync) */
 #define HEALTH_MSG_MAX 256
 
 enum health_status { H_OK = 0, H_DEGRADED = 1, H_FAILED = 2 };
@@ -177,6 +178,82 @@ check_clock(struct daemon *d, int64_t now, struct health_check *c)
 	err_why(c->message, sizeof(c->message), "clock %lld", (long long)now);
 }
 
+/*
+ * The peer: degraded once it has been out of contact, or either link has
+ * been down, for longer than sync.degraded_after_seconds.
+ */
+static void
+check_peer(struct daemon *d, int64_t now, const struct sync_status *st,
+    struct health_check *c)
+{
+	int64_t limit = (int64_t)d->conf->sync.degraded_after_s;
+	int64_t since = now - (st->last_contact > 0 ? st->last_contact :
+	    st->started);
+	int64_t out_down = st->out_up ? 0 : now - st->out_changed;
+	int64_t in_down = st->in_up ? 0 : now - st->in_changed;
+
+	char out_s[32] = "up", in_s[32] = "up";
+
+	c->name = "peer";
+	if (!st->out_up)
+		snprintf(out_s, sizeof(out_s), "down for %lld s",
+		    (long long)out_down);
+	if (!st->in_up)
+		snprintf(in_s, sizeof(in_s), "down for %lld s",
+		    (long long)in_down);
+	if (since > limit || out_down > limit || in_down > limit) {
+		c->status = H_DEGRADED;
+		err_why(c->message, sizeof(c->message), "node %u: last "
+		    "contact %lld s ago, link to it %s, from it %s%s%s",
+		    st->peer_node, (long long)since, out_s, in_s,
+		    st->last_error[0] != '\0' ? "; last error: " : "",
+		    st->last_error);
+		return;
+	}
+	err_why(c->message, sizeof(c->message), "node %u: link to it %s, "
+	    "from it %s, last contact %lld s ago; it lacks %llu event(s), "
+	    "we lack %llu", st->peer_node, st->out_up ? "up" : "down",
+	    st->in_up ? "up" : "down", (long long)since,
+	    (unsigned long long)st->peer_behind,
+	    (unsigned long long)st->we_behind);
+}
+
+static void
+pack_peer(const struct sync_status *st, msgpack_packer *pk)
+{
+	msgpack_pack_map(pk, 15);
+	msg_pack_cstr(pk, "node");
+	msgpack_pack_uint32(pk, st->peer_node);
+	msg_pack_cstr(pk, "out_up");
+	st->out_up ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	msg_pack_cstr(pk, "in_up");
+	st->in_up ? msgpack_pack_true(pk) : msgpack_pack_false(pk);
+	msg_pack_cstr(pk, "out_changed");
+	msgpack_pack_int64(pk, st->out_changed);
+	msg_pack_cstr(pk, "in_changed");
+	msgpack_pack_int64(pk, st->in_changed);
+	msg_pack_cstr(pk, "last_contact");
+	msgpack_pack_int64(pk, st->last_contact);
+	msg_pack_cstr(pk, "peer_behind");
+	msgpack_pack_uint64(pk, st->peer_behind);
+	msg_pack_cstr(pk, "we_behind");
+	msgpack_pack_uint64(pk, st->we_behind);
+	msg_pack_cstr(pk, "sent");
+	msgpack_pack_uint64(pk, st->sent);
+	msg_pack_cstr(pk, "applied");
+	msgpack_pack_uint64(pk, st->applied);
+	msg_pack_cstr(pk, "refused");
+	msgpack_pack_uint64(pk, st->refused);
+	msg_pack_cstr(pk, "bad_input");
+	msgpack_pack_uint64(pk, st->bad_input);
+	msg_pack_cstr(pk, "tls_failures");
+	msgpack_pack_uint64(pk, st->tls_failures);
+	msg_pack_cstr(pk, "connects");
+	msgpack_pack_uint64(pk, st->connects);
+	msg_pack_cstr(pk, "last_error");
+	msg_pack_cstr(pk, st->last_error);
+}
+
 static void
 pack_counters(struct daemon *d, msgpack_packer *pk)
 {
@@ -242,8 +319,9 @@ cmd_health(struct daemon *d, const struct msg *m, msgpack_packer *pk,
 {
 	struct health_check c[HEALTH_CHECKS];
 	enum health_status worst = H_OK;
+	struct sync_status st;
 	int64_t now = daemon_now();
-	size_t i;
+	size_t i, n = HEALTH_CHECKS - 1;
 
 	(void)lg, (void)why, (void)whylen;
 	memset(c, 0, sizeof(c));
@@ -251,10 +329,14 @@ cmd_health(struct daemon *d, const struct msg *m, msgpack_packer *pk,
 	check_hsm(d, &c[1]);
 	check_ca(d, now, &c[2]);
 	check_clock(d, now, &c[3]);
-	for (i = 0; i < HEALTH_CHECKS; i++)
+	if (d->sync != NULL) {
+		sync_status_get(d->sync, &st);
+		check_peer(d, now, &st, &c[n++]);
+	}
+	for (i = 0; i < n; i++)
 		if (c[i].status > worst)
 			worst = c[i].status;
-	msg_pack_result(pk, m->id, 8);
+	msg_pack_result(pk, m->id, d->sync != NULL ? 9 : 8);
 	msg_pack_cstr(pk, "status");
 	msg_pack_cstr(pk, health_names[worst]);
 	msg_pack_cstr(pk, "version");
@@ -266,8 +348,8 @@ cmd_health(struct daemon *d, const struct msg *m, msgpack_packer *pk,
 	msg_pack_cstr(pk, "uptime");
 	msgpack_pack_int64(pk, now - d->started);
 	msg_pack_cstr(pk, "checks");
-	msgpack_pack_array(pk, HEALTH_CHECKS);
-	for (i = 0; i < HEALTH_CHECKS; i++) {
+	msgpack_pack_array(pk, (uint32_t)n);
+	for (i = 0; i < n; i++) {
 		msgpack_pack_map(pk, 3);
 		msg_pack_cstr(pk, "name");
 		msg_pack_cstr(pk, c[i].name);
@@ -280,5 +362,9 @@ cmd_health(struct daemon *d, const struct msg *m, msgpack_packer *pk,
 	pack_issuers(d, now, pk);
 	msg_pack_cstr(pk, "counters");
 	pack_counters(d, pk);
+	if (d->sync != NULL) {
+		msg_pack_cstr(pk, "peer");
+		pack_peer(&st, pk);
+	}
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include <openssl/crypto.h>
 
 #include "signer/daemon_local.h"
+#include "sync/sync.h"
 
 #define DAEMON_OUT_HIGH (4u * 1024 * 1024) /* stop answering while this much is unwritten */
 #define DAEMON_DRAIN_MS 5000            /* time given to write the last responses at exit */
@@ -420,6 +421,34 @@ answer_head(struct daemon *d)
 
 /* ---- the loop ----------------------------------------------------------- */
 
+static void
+daemon_sync_notify(void *ctx)
+{
+	sync_notify(ctx);
+}
+
+/* Start replication when signerd.yaml pairs this signer. */
+static int
+daemon_sync_start(struct daemon *d)
+{
+	struct sync_store store;
+	char why[SYNC_WHY_MAX];
+	int rc;
+
+	if (!d->conf->sync_enabled)
+		return 0;
+	repo_sync_store(signer_repo(d->s), &store);
+	if ((rc = sync_start(&d->conf->sync, &store, &d->sync, why,
+	    sizeof(why))) != 0) {
+		log_warnx("sync: %s", why);
+		return rc;
+	}
+	repo_on_commit(signer_repo(d->s), daemon_sync_notify, d->sync);
+	log_info("sync: listening on %s for node %u, dialling %s",
+	    d->conf->sync.listen, d->conf->sync.peer_node, d->conf->sync.peer);
+	return 0;
+}
+
 static int
 daemon_init(struct daemon *d, const struct conf_signerd *conf,
     struct signer *s, const char *device)
@@ -440,13 +469,19 @@ daemon_init(struct daemon *d, const struct conf_signerd *conf,
 	    (d->q = calloc(d->cap, sizeof(*d->q))) == NULL ||
 	    (d->crls = calloc(n > 0 ? n : 1, sizeof(*d->crls))) == NULL)
 		return ERR_NOMEM;
-	return 0;
+	return daemon_sync_start(d);
 }
 
 static void
 daemon_fini(struct daemon *d)
 {
 	size_t i, n;
+
+	if (d->sync != NULL) {
+		repo_on_commit(signer_repo(d->s), NULL, NULL);
+		sync_stop(d->sync);
+		d->sync = NULL;
+	}
 
 	while (d->count > 0)
 		q_pop(d);

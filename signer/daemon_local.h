@@ -43,6 +43,8 @@ struct daemon_entry {
 	char why[MSG_ERRMSG_MAX];
 };
 
+struct sync;
+
 struct daemon {
 	const struct conf_signerd *conf;
 	struct signer *s;
@@ -60,6 +62,7 @@ struct daemon {
 	struct daemon_counters n;
 	struct daemon_crl *crls;        /* one per issuer */
 	int64_t crl_due;                /* when the next CRL falls due (crl_refresh) */
+	struct sync *sync;              /* replication to the peer; NULL without a sync: section */
 };
 
 /* What a command fills for the request log line. */

@@ -481,6 +481,33 @@ batch_take(struct batch *b, size_t i)
 		batch_sign_one(b, i);
 }
 
+/*
+ * While the token signed, replication may have given the job's ref to the
+ * certificate another node issued for it (the relay failed over): ours is
+ * then recorded superseded, and the answer is the certificate that kept it.
+ */
+static int
+batch_kept(struct repo_txn *t, struct sign_job *j, struct repo_cert *rec)
+{
+	struct repo_cert kept = { 0 };
+	int rc;
+
+	rc = repo_ref_find(t, j->ref, j->ref_len, &kept, j->why,
+	    sizeof(j->why));
+	if (rc == ERR_NOT_FOUND)
+		return 0;
+	if (rc != 0)
+		return rc;
+	if (kept.der != NULL && (strcmp(kept.issuer, rec->issuer) != 0 ||
+	    serial_cmp(&kept.serial, &rec->serial) != 0)) {
+		repo_cert_clear(rec);
+		*rec = kept;
+		return 0;       /* transferred */
+	}
+	repo_cert_clear(&kept);
+	return 0;
+}
+
 /* Phase 5, one durable write transaction: record the signed certificates. */
 static int
 batch_record_txn(struct repo_txn *t, void *ctx, char *why, size_t whylen)
@@ -503,8 +530,10 @@ batch_record_txn(struct repo_txn *t, void *ctx, char *why, size_t whylen)
 			j->err = rc;
 			continue;
 		}
-		if (rc != 0)
+		if (rc != 0 || (rc = batch_kept(t, j, &rec)) != 0) {
+			repo_cert_clear(&rec);
 			return rc;
+		}
 		repo_cert_clear(&j->cert);
 		j->cert = rec;
 	}

@@ -422,6 +422,13 @@ int
 repo_event_apply(struct repo_txn *t, uint8_t origin, const uint8_t *event,
     size_t len, char *why, size_t whylen)
 {
+	return repo_event_apply_at(t, origin, 0, event, len, why, whylen);
+}
+
+int
+repo_event_apply_at(struct repo_txn *t, uint8_t origin, uint64_t seq,
+    const uint8_t *event, size_t len, char *why, size_t whylen)
+{
 	char msg[REPO_WHY_MAX] = "";
 	struct repo_event ev;
 	int rc;
@@ -445,6 +452,11 @@ repo_event_apply(struct repo_txn *t, uint8_t origin, const uint8_t *event,
 	if (ev.origin != origin) {
 		err_why(why, whylen, "event %u/%llu came in the events of node "
 		    "%u", ev.origin, (unsigned long long)ev.seq, origin);
+		rc = ERR_BAD_REQUEST;
+	} else if (seq != 0 && ev.seq != seq) {
+		err_why(why, whylen, "event %u/%llu came in place of %u/%llu",
+		    ev.origin, (unsigned long long)ev.seq, origin,
+		    (unsigned long long)seq);
 		rc = ERR_BAD_REQUEST;
 	} else if ((rc = apply_order(t, &ev, event, len, why, whylen)) == 0 &&
 	    (rc = apply_event(t, &ev, msg, sizeof(msg))) == 0)

@@ -354,6 +354,17 @@ void repo_on_commit(struct repo *r, void (*fn)(void *ctx), void *ctx);
  */
 int repo_event_apply(struct repo_txn *t, uint8_t origin, const uint8_t *event,
     size_t len, char *why, size_t whylen);
+/* The same for an event that must carry sequence seq (ERR_BAD_REQUEST otherwise); seq 0: any. */
+int repo_event_apply_at(struct repo_txn *t, uint8_t origin, uint64_t seq,
+    const uint8_t *event, size_t len, char *why, size_t whylen);
+
+struct sync_store;
+/*
+ * The repository as the sync module's store (signer/repo_sync.c): its
+ * version vector, its event log read in order, and batches of a peer's
+ * events applied in one transaction each. r must outlive the store.
+ */
+void repo_sync_store(struct repo *r, struct sync_store *out);
 
 /*
  * Call cb for each certificate superseded by another of its ref (issuer,

@@ -9,6 +9,7 @@
 #include "config/config.h"
 #include "proto/proto.h"
 #include "signer/signer.h"
+#include "sync/sync.h"
 
 #define SIGNERD_CONF_DEFAULT "/etc/signer/signerd.yaml"
 #define WHY_MAX 512
@@ -88,6 +89,12 @@ main(int argc, char **argv)
 	if (!foreground && !check && daemon(0, 0) == -1)
 		fatal("daemon");
 	rc = 1;
+	if (check && conf.sync_enabled &&
+	    sync_check(&conf.sync, why, sizeof(why)) != 0) {
+		fprintf(stderr, "signerd: sync: %s\n", why);
+		conf_signerd_free(&conf);
+		return 1;
+	}
 	if ((s = open_engine(&conf, check)) != NULL && check) {
 		printf("configuration OK\n");
 		rc = 0;

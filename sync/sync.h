@@ -73,6 +73,8 @@ struct sync_status {
 	bool in_up;             /* the peer's connection to us is past its hello */
 	uint8_t peer_node;
 	int64_t started;        /* Unix seconds */
+	int64_t out_changed;    /* when out_up last changed (started: never) */
+	int64_t in_changed;     /* when in_up last changed */
 	int64_t last_contact;   /* Unix seconds of the last frame from the peer; 0: never */
 	uint64_t peer_behind;   /* events we hold that the peer has not acknowledged */
 	uint64_t we_behind;     /* events the peer holds that we lack (as of its last word) */
@@ -97,6 +99,12 @@ struct sync;
  */
 int sync_start(const struct conf_sync *c, const struct sync_store *store,
     struct sync **out, char *why, size_t whylen);
+/*
+ * Check c as sync_start would, without listening or dialling: the
+ * addresses, the link certificate and key (and the key file's mode), the
+ * fingerprint. 0 or ERR_CONFIG with why (signerd -n).
+ */
+int sync_check(const struct conf_sync *c, char *why, size_t whylen);
 /* Stop the thread, close the connections and free s; NULL is a no-op. */
 void sync_stop(struct sync *s);
 /* New events were committed: push them now. Safe from any thread, cheap. */

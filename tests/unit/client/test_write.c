@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -319,6 +320,28 @@ test_atomic_write_errors(void **state)
 	assert_int_equal(test_dir_files(f->dir), 2);
 }
 
+/* A FIFO (as /dev/stdout or /dev/null would be) is written to, not replaced by a file. */
+static void
+test_atomic_write_special(void **state)
+{
+	struct fx *f = *state;
+	char why[CLIENT_WHY_MAX], path[160], buf[16];
+	struct stat st;
+	int rfd;
+
+	snprintf(path, sizeof(path), "%s/fifo", f->dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_true((rfd = open(path, O_RDONLY | O_NONBLOCK)) >= 0);
+	assert_int_equal(client_write_atomic(path, "hello", 5, 0644, why,
+	    sizeof(why)), 0);
+	assert_int_equal(read(rfd, buf, sizeof(buf)), 5);
+	assert_memory_equal(buf, "hello", 5);
+	close(rfd);
+	assert_int_equal(stat(path, &st), 0);
+	assert_true(S_ISFIFO(st.st_mode));
+	assert_int_equal(unlink(path), 0);
+}
+
 int
 main(void)
 {
@@ -330,6 +353,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_ca_missing_or_bad_id, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_crl, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_atomic_write_errors, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_atomic_write_special, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, 0, NULL);
