@@ -291,7 +291,11 @@ crl_verifies() {
 }
 # crl_lists FILE SERIAL [REASON]: the DER CRL lists the serial (with that reason text, e.g. "Key Compromise").
 crl_lists() {
-	openssl crl -inform DER -in "$1" -noout -text | tr A-F a-f |
-	    grep -A3 -i "serial number: 0*$2\$" >"$1.entry" || return 1
+	openssl crl -inform DER -in "$1" -noout -text | awk -v s="$2" '
+	    { $0 = tolower($0) }
+	    /serial number:/ { sub(/^ *serial number: 0*/, ""); on = ($0 == s); if (on) print "listed"; next }
+	    /^[^ ]/ || /signature algorithm/ { on = 0 }
+	    on' >"$1.entry" || return 1
+	[ "$(sed -n 1p "$1.entry")" = listed ] || return 1
 	[ -z "${3:-}" ] || grep -qi "$3" "$1.entry"
 }

@@ -93,7 +93,7 @@ check "the digests converge" converged 1 2
 check "node 2 lists node 1's certificate" listed_on 2 "$s1"
 check "node 1 lists node 2's certificate" listed_on 1 "$b1"
 check "node 2 reports it good" state_is 2 "$s1" good
-sc 2 cert --issuer server-ca --serial "$s1" 2>/dev/null | sed -n '/BEGIN/,/END/p' >"$P/s1-from-2.pem"
+sc 2 cert --issuer server-ca --serial "$s1" 2>/dev/null | sed -n '/^-----BEGIN/,/^-----END/p' >"$P/s1-from-2.pem"
 check "with the very certificate node 1 issued" cmp -s "$P/s1-from-2.pem" "$P/certs/one.pem"
 check "both digests count 2 certificates" test "$(digest_count 2 certificates)" -eq 2
 check "health: node 1's peer check is ok" wait_peer_check 1 ok 10
