@@ -72,6 +72,34 @@ wait_field_above() {
 	done
 }
 
+# kill_loop N TIMES: SIGKILL node N and start it again, TIMES times.
+kill_loop() {
+	k=0
+	while [ $k -lt "$2" ]; do
+		node_kill "$1"
+		node_start "$1" || return 1
+		sleep 0.2
+		k=$((k + 1))
+	done
+}
+# kill_during LOAD VICTIM COUNT PREFIX: COUNT pipelined signs on node LOAD
+# while node VICTIM is SIGKILLed and restarted three times; all must be signed.
+kill_during() {
+	signs "$1" "$3" "$4" &
+	load=$!
+	sleep 0.2
+	kill_loop "$2" 3 || return 1
+	wait "$load"
+}
+
+# log_since N LINES PATTERN: a line of node N's log after its first LINES matches the extended regular expression.
+log_since() {
+	tail -n +"$(($2 + 1))" "$P/n$1/signerd.log" | grep -Eq "$3"
+}
+log_lines() {
+	wc -l <"$P/n$1/signerd.log"
+}
+
 # ---- the pair, each node on its own ---------------------------------------
 
 check "a pair from one demo environment" sync_pair_make
@@ -185,7 +213,9 @@ check "and on node 2" state_is 2 "$d2" revoked superseded
 check "digest: one superseded on node 1" test "$(digest_count 1 superseded)" -eq 1
 check "digest: one superseded on node 2" test "$(digest_count 2 superseded)" -eq 1
 health 1 "$P/h1.json"
-check "health reports it" grep -q '[^0-9]1 superseded' "$P/h1.json"
+health 2 "$P/h2.json"
+check "node 1's health reports it" grep -q '"repository".*[^0-9]1 superseded by the pair rule' "$P/h1.json"
+check "node 2's health reports it" grep -q '"repository".*[^0-9]1 superseded by the pair rule' "$P/h2.json"
 crl 2 "$P/dup-2.crl"
 check "node 2's CRL lists it as superseded" crl_lists "$P/dup-2.crl" "$d2" superseded
 
@@ -196,15 +226,10 @@ check "partition" partition 1 2
 check "a backlog of 200 on node 1" signs 1 200 k1 && certs=$((certs + 200))
 check "and of 200 on node 2" signs 2 200 k2 && certs=$((certs + 200))
 check "heal" heal 1 2
-i=0
-while [ $i -lt 6 ]; do
-	n=$((i % 2 + 1))
-	node_kill $n
-	node_start $n || break
-	sleep 0.$((i + 1))
-	i=$((i + 1))
-done
-check "six SIGKILLs and restarts" test $i -eq 6
+check "SIGKILL node 1 three times while the backlogs cross" kill_loop 1 3
+# Events pushed as they commit: kill the receiver while the other signs.
+check "SIGKILL node 2 three times while node 1 signs 400" kill_during 1 2 400 l1 && certs=$((certs + 400))
+check "SIGKILL node 1 three times while node 2 signs 400" kill_during 2 1 400 l2 && certs=$((certs + 400))
 check "the digests converge after the kills" converged 1 2
 check "nothing lost, nothing duplicated: node 1 holds every certificate once" \
 	test "$(ctl 1 list | wc -l)" -eq "$certs"
@@ -253,25 +278,32 @@ link_cert "$P" intruder
 health 1 "$P/h1.json"
 tf=$(peer_field "$P/h1.json" tls_failures)
 bi=$(peer_field "$P/h1.json" bad_input)
+ll=$(log_lines 1)
 timeout 10 openssl s_client -connect "$l1" -tls1_3 -cert "$P/intruder.pem" -key "$P/intruder-key.pem" \
     </dev/null >"$P/intruder.out" 2>&1
 check "a TLS client with the wrong certificate is refused (tls_failures grows)" \
 	wait_field_above 1 tls_failures "$tf" 10
-check "a sync: log line says why" grep -Eq 'sync: .*(fingerprint|certificate|refused)' "$P/n1/signerd.log"
+check "a sync: log line says why" log_since 1 "$ll" 'sync: connection from 127\.0\.0\.1:[0-9]+ refused: .*(pinned|fingerprint)'
 check "node 1 signs after it" test -n "$(sign 1 after-intruder ai)" && certs=$((certs + 1))
 tf=$(peer_field "$P/hf.json" tls_failures)
+ll=$(log_lines 1)
 timeout 10 openssl s_client -connect "$l1" -tls1_3 </dev/null >"$P/nocert.out" 2>&1
 check "a TLS client without a certificate is refused" wait_field_above 1 tls_failures "$tf" 10
+check "and the log says why" log_since 1 "$ll" 'sync: connection from .* refused: .*certificate'
 tf=$(peer_field "$P/hf.json" tls_failures)
+ll=$(log_lines 1)
 head -c 4096 /dev/urandom | timeout 10 socat -u - TCP:"$l1" 2>/dev/null
 check "garbage over plain TCP is refused" wait_field_above 1 tls_failures "$tf" 10
+check "and the log says why" log_since 1 "$ll" 'sync: connection from .* refused: .*TLS'
 check "node 1 signs after it" test -n "$(sign 1 after-garbage ag)" && certs=$((certs + 1))
 # The pinned certificate (node 3's) but frames that are not frames.
+ll=$(log_lines 1)
 (printf 'not a frame\000\001\002\003\000'; head -c 2048 /dev/urandom; sleep 2) |
     timeout 10 openssl s_client -quiet -connect "$l1" -tls1_3 -cert "$P/n3/link.pem" \
     -key "$P/n3/link-key.pem" >"$P/badframes.out" 2>&1
 check "bad frames from the pinned certificate are counted as bad input" \
 	wait_field_above 1 bad_input "$bi" 10
+check "and the log says why" log_since 1 "$ll" 'sync: connection from .* refused: .*frame'
 check "node 1 is still running" node_up 1
 check "node 1 still serves sign requests" test -n "$(sign 1 after-frames af)" && certs=$((certs + 1))
 check "nothing hostile was applied: node 1 holds exactly what was signed" \
