@@ -158,7 +158,8 @@ proxy_start() {
 	setsid socat TCP-LISTEN:"$(node_var proxy "$1")",bind=127.0.0.1,reuseaddr,fork \
 	    TCP:127.0.0.1:"$(node_var listen "$1")" 2>/dev/null &
 	node_set proxy_pid "$1" $!
-	timeout 10 sh -c "until ss -Htln | grep -q '127.0.0.1:$(node_var proxy "$1") '; do sleep 0.05; done"
+	timeout 10 sh -c "until grep -q ' 0100007F:$(printf %04X "$(node_var proxy "$1")") 00000000:0000 0A ' \
+	    /proc/net/tcp; do sleep 0.05; done"
 }
 proxy_stop() {
 	sl_pid=$(node_var proxy_pid "$1")

@@ -127,7 +127,7 @@ check "both digests count 2 certificates" test "$(digest_count 2 certificates)" 
 check "health: node 1's peer check is ok" wait_peer_check 1 ok 10
 check "health: node 2's peer check is ok" wait_peer_check 2 ok 10
 check "health: node 1 sees node 2, connected both ways" peer_is "$P/h1.json" node 2 out_up True in_up True
-check "health: node 1 counts a connect and node 2 behind by nothing" peer_is "$P/h1.json" peer_behind 0 we_behind 0
+check "health: neither node is behind the other" peer_is "$P/h1.json" peer_behind 0 we_behind 0
 check "health: nothing refused, no bad input, no TLS failure" \
 	peer_is "$P/h1.json" refused 0 bad_input 0 tls_failures 0
 
