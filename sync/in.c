@@ -15,7 +15,6 @@
 #include "config/config.h"
 #include "sync/sync_local.h"
 
-
 void
 in_close(struct sync_in *in, const char *reason)
 {
@@ -176,43 +175,6 @@ in_hello(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 	return 0;
 }
 
-/* The events of a batch, checked for shape before the store sees them. */
-static int
-in_events_get(const struct msg *m, uint64_t *origin, uint64_t *first,
-    struct sync_event *evs, size_t *n, char *why, size_t whylen)
-{
-	const msgpack_object_array *a;
-	const msgpack_object *e;
-	uint32_t i;
-	int rc;
-
-	if ((rc = msg_get_uint(m->args, "origin", true, 1, SYNC_ORIGIN_MAX,
-	    origin, why, whylen)) < 0 ||
-	    (rc = msg_get_uint(m->args, "first", true, 1, UINT64_MAX -
-	    SYNC_BATCH_EVENTS_MAX, first, why, whylen)) < 0 ||
-	    (rc = msg_get_array(m->args, "events", true, SYNC_BATCH_EVENTS_MAX, &a,
-	    why, whylen)) < 0)
-		return rc;
-	if (a->size == 0) {
-		err_why(why, whylen, "field 'events' is empty");
-		return ERR_BAD_REQUEST;
-	}
-	for (i = 0; i < a->size; i++) {
-		e = &a->ptr[i];
-		if (e->type != MSGPACK_OBJECT_BIN || e->via.bin.size == 0 ||
-		    e->via.bin.size > SYNC_EVENT_MAX) {
-			err_why(why, whylen, "event %u of the batch is not a "
-			    "bin of 1..%u bytes", i, SYNC_EVENT_MAX);
-			return ERR_BAD_REQUEST;
-		}
-		evs[i].seq = *first + i;
-		evs[i].data = (const uint8_t *)e->via.bin.ptr;
-		evs[i].len = e->via.bin.size;
-	}
-	*n = a->size;
-	return 0;
-}
-
 static int
 in_events(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 {
@@ -222,7 +184,7 @@ in_events(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 	size_t n = 0;
 	int rc;
 
-	if ((rc = in_events_get(m, &origin, &first, evs, &n, why,
+	if ((rc = wire_get_events(m, &origin, &first, evs, &n, why,
 	    whylen)) < 0 || (rc = in_peer_vv(in, m, why, whylen)) < 0)
 		return rc;
 	if (origin == s->store.node) {

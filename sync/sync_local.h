@@ -90,6 +90,15 @@ int wire_get_vv(const msgpack_object *map, const char *key,
 /* The events a peer holds that vv lacks, summed over origins but skip. */
 uint64_t wire_vv_ahead(const uint64_t have[SYNC_ORIGIN_MAX + 1],
     const uint64_t vv[SYNC_ORIGIN_MAX + 1], uint8_t skip);
+/*
+ * The fields of a sync_events request m, checked for shape before the store
+ * sees them: origin 1..SYNC_ORIGIN_MAX, first >= 1, events a non-empty array
+ * of at most SYNC_BATCH_EVENTS_MAX bins of 1..SYNC_EVENT_MAX bytes. evs
+ * (room for SYNC_BATCH_EVENTS_MAX) gets seq first + i and pointers into m;
+ * *n their count. 0 or ERR_BAD_REQUEST with why. "vv" is not read here.
+ */
+int wire_get_events(const struct msg *m, uint64_t *origin, uint64_t *first,
+    struct sync_event *evs, size_t *n, char *why, size_t whylen);
 
 /* ---- the two directions ------------------------------------------------- */
 
