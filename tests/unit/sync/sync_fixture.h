@@ -43,7 +43,8 @@ struct fx_node {
 	struct repo *r;
 	char cert[PATH_MAX], key[PATH_MAX];
 	char fp[SYNC_FINGERPRINT_TEXT];
-	char listen[32];
+	char listen[32];         /* FX_HOST:port */
+	uint16_t port;
 	struct conf_sync conf;
 	struct sync *s;
 	unsigned int issued;    /* certificates issued here, for their refs */
@@ -118,9 +119,9 @@ out:
 	return rc;
 }
 
-/* A loopback port nobody listens on now. */
+/* A loopback port nobody listens on now, for n's listener. */
 static int
-fx_free_port(char *out, size_t cap)
+fx_free_port(struct fx_node *n)
 {
 	struct sockaddr_in a;
 	socklen_t len = sizeof(a);
@@ -133,7 +134,9 @@ fx_free_port(char *out, size_t cap)
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
 	    getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-		snprintf(out, cap, "%s:%u", FX_HOST, ntohs(a.sin_port));
+		n->port = ntohs(a.sin_port);
+		snprintf(n->listen, sizeof(n->listen), "%s:%u", FX_HOST,
+		    n->port);
 		rc = 0;
 	}
 	close(fd);
@@ -158,7 +161,7 @@ fx_setup(void **state)
 		    f->dir, i);
 		if (repo_open(f->n[i].path, i, FX_MAP_MB, REPO_CREATE,
 		    &f->n[i].r, f->why, sizeof(f->why)) != 0 ||
-		    fx_free_port(f->n[i].listen, sizeof(f->n[i].listen)) != 0)
+		    fx_free_port(&f->n[i]) != 0)
 			return -1;
 	}
 	*state = f;

@@ -227,14 +227,12 @@ hostile_open(struct hostile *h, const struct fx_node *target,
 {
 	struct timeval tv = { HOSTILE_TIMEOUT_S, 0 };
 	struct sockaddr_in sa;
-	const char *colon = strrchr(target->listen, ':');
 
 	memset(h, 0, sizeof(*h));
 	h->id = 1;
-	assert_non_null(colon);
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
-	sa.sin_port = htons((uint16_t)atoi(colon + 1));
+	sa.sin_port = htons(target->port);
 	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_true((h->fd = socket(AF_INET, SOCK_STREAM, 0)) >= 0);
 	assert_int_equal(setsockopt(h->fd, SOL_SOCKET, SO_RCVTIMEO, &tv,
@@ -361,6 +359,17 @@ hostile_refused(struct hostile *h, bool answered)
 	msg_free(&m);
 }
 
+/* The peer closed the connection: nothing more comes. */
+static void
+hostile_closed(struct hostile *h)
+{
+	struct msg m;
+
+	msg_init(&m);
+	assert_int_equal(hostile_read(h, &m), 0);
+	msg_free(&m);
+}
+
 static void
 pack_hello(struct hostile *h, msgpack_sbuffer *sb, unsigned node)
 {
@@ -459,13 +468,7 @@ hostile_before_hello(struct fx_node *a, struct fx_node *b, const struct evs *e)
 		/* A bad frame has no id to answer; the others are answered. */
 		hostile_refused(&h, which != 0);
 		/* Refused before the hello: the connection does not stay. */
-		{
-			struct msg m;
-
-			msg_init(&m);
-			assert_int_equal(hostile_read(&h, &m), 0);
-			msg_free(&m);
-		}
+		hostile_closed(&h);
 		hostile_close(&h);
 		assert_true(complaints(a) > before);
 		assert_false(status(a).in_up);
