@@ -16,7 +16,7 @@
 #include "tests/unit/sync/sync_fixture.h"
 
 #define CATCHUP_EVENTS 10000    /* node 1's log before node 2 starts */
-#define RESTART_EVENTS 3000     /* streamed when node 2 stops */
+#define RESTART_EVENTS 10000    /* streamed when node 2 stops */
 #define RESTART_MORE 1000       /* added while node 2 is down */
 #define HOSTILE_EVENTS 3        /* node 2's log that the hostile client replays */
 #define HOSTILE_TIMEOUT_S 5     /* the hostile client's read timeout */
@@ -150,9 +150,10 @@ test_restart(void **state)
 	struct repo_digest d;
 	int64_t start;
 
+	/* A long stream to node 2, stopped as soon as its first batch is in. */
+	fx_issue(f, a, RESTART_EVENTS);
 	fx_start(f, a, b);
 	fx_start(f, b, a);
-	fx_issue(f, a, RESTART_EVENTS);
 	start = fx_ms();
 	do
 		fx_vv(f, b, vv);
