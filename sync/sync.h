@@ -22,8 +22,8 @@
 #define SYNC_PROTO_VERSION 1            /* "proto" of sync_hello */
 #define SYNC_FRAME_MAX (4u * 1024 * 1024) /* largest frame payload on the link */
 #define SYNC_EVENT_MAX (128u * 1024)    /* largest event accepted from the store or the peer */
-#define SYNC_BATCH_BYTES (1024u * 1024) /* event bytes in one batch (at least one event) */
-#define SYNC_WINDOW 4                   /* batches sent and not yet acknowledged */
+#define SYNC_BATCH_BYTES (2u * 1024 * 1024) /* event bytes in one batch (at least one event) */
+#define SYNC_WINDOW 8                   /* batches sent and not yet acknowledged */
 #define SYNC_PING_MS 1000               /* idle: a ping this often */
 #define SYNC_DEAD_MS 5000               /* no frame for this long: the connection is dead */
 #define SYNC_HANDSHAKE_MS 5000          /* TLS handshake and hello must be done in this time */
