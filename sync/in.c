@@ -71,6 +71,30 @@ in_peer_text(const struct sockaddr_storage *ss, char *out, size_t cap)
 	snprintf(out, cap, "%s:%u", host, port);
 }
 
+/*
+ * A free slot; when none is, the oldest connection still before its hello
+ * makes room, so that connections that never complete cannot keep the peer
+ * out. SYNC_INBOUND_MAX when every slot is past its hello.
+ */
+static size_t
+in_slot(struct sync *s)
+{
+	size_t i, old = SYNC_INBOUND_MAX;
+
+	for (i = 0; i < SYNC_INBOUND_MAX; i++) {
+		if (s->in[i].c == NULL)
+			return i;
+		if (!s->in[i].hello_done && (old == SYNC_INBOUND_MAX ||
+		    s->in[i].c->opened_ms < s->in[old].c->opened_ms))
+			old = i;
+	}
+	if (old != SYNC_INBOUND_MAX) {
+		sync_count(s, &s->st.bad_input, 1);
+		in_close(&s->in[old], "evicted by a newer connection");
+	}
+	return old;
+}
+
 void
 in_accept(struct sync *s, int64_t now)
 {
@@ -88,9 +112,7 @@ in_accept(struct sync *s, int64_t now)
 		return;
 	}
 	in_peer_text(&ss, peer, sizeof(peer));
-	for (i = 0; i < SYNC_INBOUND_MAX && s->in[i].c != NULL; i++)
-		;
-	if (i == SYNC_INBOUND_MAX) {
+	if ((i = in_slot(s)) == SYNC_INBOUND_MAX) {
 		log_warnx("sync: connection from %s refused: %d connections "
 		    "open already", peer, SYNC_INBOUND_MAX);
 		sync_count(s, &s->st.bad_input, 1);

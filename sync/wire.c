@@ -81,9 +81,14 @@ wire_vv_ahead(const uint64_t have[SYNC_ORIGIN_MAX + 1],
 	uint64_t n = 0;
 	size_t o;
 
-	for (o = 1; o <= SYNC_ORIGIN_MAX; o++)
-		if (o != skip && have[o] > vv[o])
-			n += have[o] - vv[o];
+	for (o = 1; o <= SYNC_ORIGIN_MAX; o++) {
+		if (o == skip || have[o] <= vv[o])
+			continue;
+		/* A peer's vector can be anything: saturate, never wrap. */
+		if (have[o] - vv[o] > UINT64_MAX - n)
+			return UINT64_MAX;
+		n += have[o] - vv[o];
+	}
 	return n;
 }
 
