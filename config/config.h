@@ -108,7 +108,7 @@ struct conf_sync {
 	char *key;                      /* its private key, PEM, mode 0600; required */
 	char *peer_fingerprint;         /* SHA-256 of the peer's link certificate (DER), hex, ':' allowed; required */
 	uint32_t degraded_after_s;      /* degraded_after_seconds: health degrades after this long without contact; default 300 */
-	uint32_t batch_events;          /* events per batch, default 512, 1..CONF_SYNC_BATCH_MAX */
+	uint32_t batch_events;          /* events per batch, default 1024, 1..CONF_SYNC_BATCH_MAX */
 };
 
 /* signerd.yaml (also read by signerctl). */

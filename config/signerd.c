@@ -110,7 +110,7 @@ static const struct conf_key sync_keys[] = {
 	  .max = CONF_SYNC_DEGRADED_MAX, .def = 300 },
 	{ .name = "batch_events", .type = CONF_T_UINT,
 	  .off = SD(sync.batch_events), .min = 1, .max = CONF_SYNC_BATCH_MAX,
-	  .def = 512 },
+	  .def = 1024 },
 };
 
 static const struct conf_key crl_keys[] = {

@@ -15,6 +15,10 @@
 #include "config/config.h"
 #include "sync/sync_local.h"
 
+#define IN_DEFERRED 1   /* in_request: answered later, with the stage */
+
+static int in_refuse(struct sync_in *in, uint32_t id, int rc, const char *msg,
+    char *why, size_t whylen);
 
 void
 in_close(struct sync_in *in, const char *reason)
@@ -31,6 +35,11 @@ in_close(struct sync_in *in, const char *reason)
 	else
 		log_info("sync: connection from %s refused: %s", in->c->peer,
 		    reason);
+	/* Unanswered batches are not applied: the peer sends them again. */
+	if (s->stage.owner == in) {
+		s->stage.owner = NULL;
+		s->stage.n = s->stage.n_reqs = s->stage.len = 0;
+	}
 	conn_free(in->c);
 	in->c = NULL;
 	in->hello_done = false;
@@ -62,6 +71,30 @@ in_peer_text(const struct sockaddr_storage *ss, char *out, size_t cap)
 	snprintf(out, cap, "%s:%u", host, port);
 }
 
+/*
+ * A free slot; when none is, the oldest connection still before its hello
+ * makes room, so that connections that never complete cannot keep the peer
+ * out. SYNC_INBOUND_MAX when every slot is past its hello.
+ */
+static size_t
+in_slot(struct sync *s)
+{
+	size_t i, old = SYNC_INBOUND_MAX;
+
+	for (i = 0; i < SYNC_INBOUND_MAX; i++) {
+		if (s->in[i].c == NULL)
+			return i;
+		if (!s->in[i].hello_done && (old == SYNC_INBOUND_MAX ||
+		    s->in[i].c->opened_ms < s->in[old].c->opened_ms))
+			old = i;
+	}
+	if (old != SYNC_INBOUND_MAX) {
+		sync_count(s, &s->st.bad_input, 1);
+		in_close(&s->in[old], "evicted by a newer connection");
+	}
+	return old;
+}
+
 void
 in_accept(struct sync *s, int64_t now)
 {
@@ -79,9 +112,7 @@ in_accept(struct sync *s, int64_t now)
 		return;
 	}
 	in_peer_text(&ss, peer, sizeof(peer));
-	for (i = 0; i < SYNC_INBOUND_MAX && s->in[i].c != NULL; i++)
-		;
-	if (i == SYNC_INBOUND_MAX) {
+	if ((i = in_slot(s)) == SYNC_INBOUND_MAX) {
 		log_warnx("sync: connection from %s refused: %d connections "
 		    "open already", peer, SYNC_INBOUND_MAX);
 		sync_count(s, &s->st.bad_input, 1);
@@ -176,43 +207,115 @@ in_hello(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 	return 0;
 }
 
-/* The events of a batch, checked for shape before the store sees them. */
-static int
-in_events_get(const struct msg *m, uint64_t *origin, uint64_t *first,
-    struct sync_event *evs, size_t *n, char *why, size_t whylen)
+/* True when a batch continues what is staged and fits with it. */
+static bool
+stage_fits(const struct sync_stage *st, const struct sync_in *in,
+    uint8_t origin, uint64_t first, const struct sync_event *evs, size_t n)
 {
-	const msgpack_object_array *a;
-	const msgpack_object *e;
-	uint32_t i;
-	int rc;
+	size_t bytes = 0, i;
 
-	if ((rc = msg_get_uint(m->args, "origin", true, 1, SYNC_ORIGIN_MAX,
-	    origin, why, whylen)) < 0 ||
-	    (rc = msg_get_uint(m->args, "first", true, 1, UINT64_MAX -
-	    SYNC_BATCH_EVENTS_MAX, first, why, whylen)) < 0 ||
-	    (rc = msg_get_array(m->args, "events", true, SYNC_BATCH_EVENTS_MAX, &a,
-	    why, whylen)) < 0)
-		return rc;
-	if (a->size == 0) {
-		err_why(why, whylen, "field 'events' is empty");
-		return ERR_BAD_REQUEST;
-	}
-	for (i = 0; i < a->size; i++) {
-		e = &a->ptr[i];
-		if (e->type != MSGPACK_OBJECT_BIN || e->via.bin.size == 0 ||
-		    e->via.bin.size > SYNC_EVENT_MAX) {
-			err_why(why, whylen, "event %u of the batch is not a "
-			    "bin of 1..%u bytes", i, SYNC_EVENT_MAX);
-			return ERR_BAD_REQUEST;
-		}
-		evs[i].seq = *first + i;
-		evs[i].data = (const uint8_t *)e->via.bin.ptr;
-		evs[i].len = e->via.bin.size;
-	}
-	*n = a->size;
-	return 0;
+	if (st->owner == NULL)
+		return true;
+	if (st->owner != in || st->origin != origin || st->next != first ||
+	    st->n_reqs == SYNC_STAGE_REQS || n > SYNC_STAGE_EVENTS - st->n)
+		return false;
+	for (i = 0; i < n; i++)
+		bytes += evs[i].len;
+	return bytes <= SYNC_STAGE_BYTES - st->len;
 }
 
+/* Copy a batch into the stage (it fits: stage_fits, or the stage is empty). */
+static void
+stage_add(struct sync_stage *st, struct sync_in *in, uint32_t id,
+    uint8_t origin, const struct sync_event *evs, size_t n)
+{
+	size_t i;
+
+	if (st->owner == NULL) {
+		st->owner = in;
+		st->origin = origin;
+	}
+	for (i = 0; i < n; i++) {
+		memcpy(st->buf + st->len, evs[i].data, evs[i].len);
+		st->evs[st->n].seq = evs[i].seq;
+		st->evs[st->n].data = st->buf + st->len;
+		st->evs[st->n].len = evs[i].len;
+		st->len += evs[i].len;
+		st->n++;
+	}
+	st->next = evs[n - 1].seq + 1;
+	st->ids[st->n_reqs] = id;
+	st->ends[st->n_reqs++] = st->n;
+}
+
+/* After the stage was applied, or part of it: our vector and the counters. */
+static void
+stage_applied(struct sync *s, size_t n)
+{
+	char why[SYNC_WHY_MAX];
+
+	if (s->store.vv(s->store.ctx, s->vv, why, sizeof(why)) != 0)
+		log_warnx("sync: reading the version vector: %s", why);
+	sync_count(s, &s->st.applied, n);
+	pthread_mutex_lock(&s->lock);
+	s->st.we_behind = wire_vv_ahead(s->peer_vv, s->vv, s->store.node);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/*
+ * The stage as one transaction failed: apply its batches one by one, so
+ * that those before a bad one are kept, and refuse from the bad one on.
+ */
+static void
+stage_one_by_one(struct sync *s, struct sync_in *in)
+{
+	struct sync_stage *st = &s->stage;
+	char msg[MSG_ERRMSG_MAX], why[SYNC_WHY_MAX];
+	size_t r, start = 0, cnt, done = 0;
+	int rc = 0;
+
+	for (r = 0; r < st->n_reqs; start = st->ends[r++]) {
+		cnt = st->ends[r] - start;
+		if (rc != 0) {
+			(void)in_reply(in, st->ids[r], rc, msg);
+			continue;
+		}
+		if ((rc = s->store.apply(s->store.ctx, st->origin,
+		    st->evs + start, cnt, msg, sizeof(msg))) == 0) {
+			done += cnt;
+			(void)in_reply(in, st->ids[r], 0, NULL);
+			continue;
+		}
+		(void)in_refuse(in, st->ids[r], rc, msg, why, sizeof(why));
+		snprintf(msg, sizeof(msg), "not applied: an earlier batch of "
+		    "origin %u was refused", st->origin);
+	}
+	stage_applied(s, done);
+}
+
+void
+in_flush(struct sync *s)
+{
+	struct sync_stage *st = &s->stage;
+	struct sync_in *in = st->owner;
+	char why[SYNC_WHY_MAX];
+	size_t r;
+
+	if (in == NULL)
+		return;
+	if (s->store.apply(s->store.ctx, st->origin, st->evs, st->n, why,
+	    sizeof(why)) == 0) {
+		stage_applied(s, st->n);
+		for (r = 0; r < st->n_reqs; r++)
+			(void)in_reply(in, st->ids[r], 0, NULL);
+	} else {
+		stage_one_by_one(s, in);
+	}
+	st->owner = NULL;
+	st->n = st->n_reqs = st->len = 0;
+}
+
+/* A batch: checked, then staged; answered when the stage is applied (IN_DEFERRED). */
 static int
 in_events(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 {
@@ -222,7 +325,7 @@ in_events(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 	size_t n = 0;
 	int rc;
 
-	if ((rc = in_events_get(m, &origin, &first, evs, &n, why,
+	if ((rc = wire_get_events(m, &origin, &first, evs, &n, why,
 	    whylen)) < 0 || (rc = in_peer_vv(in, m, why, whylen)) < 0)
 		return rc;
 	if (origin == s->store.node) {
@@ -230,16 +333,10 @@ in_events(struct sync_in *in, const struct msg *m, char *why, size_t whylen)
 		    "own", (unsigned long long)origin);
 		return ERR_BAD_REQUEST;
 	}
-	if ((rc = s->store.apply(s->store.ctx, (uint8_t)origin, evs, n, why,
-	    whylen)) != 0)
-		return rc;
-	if ((rc = s->store.vv(s->store.ctx, s->vv, why, whylen)) != 0)
-		return rc;
-	sync_count(s, &s->st.applied, n);
-	pthread_mutex_lock(&s->lock);
-	s->st.we_behind = wire_vv_ahead(s->peer_vv, s->vv, s->store.node);
-	pthread_mutex_unlock(&s->lock);
-	return 0;
+	if (!stage_fits(&s->stage, in, (uint8_t)origin, first, evs, n))
+		in_flush(s);
+	stage_add(&s->stage, in, m->id, (uint8_t)origin, evs, n);
+	return IN_DEFERRED;
 }
 
 /* Dispatch one request of the peer; the error to answer, with why. */
@@ -304,9 +401,15 @@ in_on_msg(struct sync_conn *c, const uint8_t *p, size_t len, void *arg,
 	(void)c;
 	msg_init(&m);
 	sync_contact(in->s);
-	if ((rc = msg_decode_request(p, len, &m, msg, sizeof(msg))) == 0)
-		rc = in_request(in, &m, msg, sizeof(msg));
+	rc = msg_decode_request(p, len, &m, msg, sizeof(msg));
+	/* Answers go in order: what is staged is answered first. */
+	if (rc != 0 || m.cmd_len != 11 || memcmp(m.cmd, "sync_events", 11) != 0)
+		in_flush(in->s);
 	if (rc == 0)
+		rc = in_request(in, &m, msg, sizeof(msg));
+	if (rc == IN_DEFERRED)
+		rc = 0;
+	else if (rc == 0)
 		rc = in_reply(in, m.id, 0, NULL);
 	else
 		rc = in_refuse(in, m.id, rc, msg, why, whylen);

@@ -123,6 +123,8 @@ sync_io(struct sync *s, const struct pollfd *pfd, int64_t now)
 		if ((rc = conn_io(s->in[i].c, pfd[PFD_IN + i].revents, now,
 		    in_on_msg, &s->in[i], why, sizeof(why))) != 0)
 			sync_conn_failed(s, &s->in[i], rc, why);
+		else
+			in_flush(s);
 	}
 	if ((pfd[PFD_LISTEN].revents & POLLIN) != 0)
 		in_accept(s, now);
@@ -315,7 +317,10 @@ sync_start(const struct conf_sync *c, const struct sync_store *store,
 	s->st.started = s->st.out_changed = s->st.in_changed =
 	    (int64_t)time(NULL);
 	pthread_mutex_init(&s->lock, NULL);
-	if ((s->evs = calloc(SYNC_BATCH_EVENTS_MAX, sizeof(*s->evs))) == NULL) {
+	if ((s->evs = calloc(SYNC_BATCH_EVENTS_MAX, sizeof(*s->evs))) == NULL ||
+	    (s->stage.evs = calloc(SYNC_STAGE_EVENTS,
+	    sizeof(*s->stage.evs))) == NULL ||
+	    (s->stage.buf = malloc(SYNC_STAGE_BYTES)) == NULL) {
 		sync_stop(s);
 		return ERR_NOMEM;
 	}
@@ -358,5 +363,7 @@ sync_stop(struct sync *s)
 	SSL_CTX_free(s->client_ctx);
 	pthread_mutex_destroy(&s->lock);
 	free(s->evs);
+	free(s->stage.evs);
+	free(s->stage.buf);
 	free(s);
 }

@@ -22,8 +22,8 @@
 #define SYNC_PROTO_VERSION 1            /* "proto" of sync_hello */
 #define SYNC_FRAME_MAX (4u * 1024 * 1024) /* largest frame payload on the link */
 #define SYNC_EVENT_MAX (128u * 1024)    /* largest event accepted from the store or the peer */
-#define SYNC_BATCH_BYTES (1024u * 1024) /* event bytes in one batch (at least one event) */
-#define SYNC_WINDOW 4                   /* batches sent and not yet acknowledged */
+#define SYNC_BATCH_BYTES (2u * 1024 * 1024) /* event bytes in one batch (at least one event) */
+#define SYNC_WINDOW 8                   /* batches sent and not yet acknowledged */
 #define SYNC_PING_MS 1000               /* idle: a ping this often */
 #define SYNC_DEAD_MS 5000               /* no frame for this long: the connection is dead */
 #define SYNC_HANDSHAKE_MS 5000          /* TLS handshake and hello must be done in this time */
@@ -94,6 +94,8 @@ struct sync;
  * link certificate and key (the key file must not be readable by group or
  * others), listen on c->listen and start the sync thread, which dials
  * c->peer and serves the peer until sync_stop. *out is the caller's.
+ * The process must ignore SIGPIPE (signerd does): TLS writes to a peer
+ * that has gone away would otherwise end it.
  * Returns 0, ERR_CONFIG (certificate, key, address), ERR_SYSTEM (listen),
  * ERR_NOMEM or ERR_INTERNAL, with why.
  */

@@ -19,6 +19,9 @@
 #define SYNC_READ_CHUNK 65536               /* bytes read from TLS per call */
 #define SYNC_HOST_MAX CONF_HOSTPORT_MAX
 #define SYNC_BATCH_EVENTS_MAX CONF_SYNC_BATCH_MAX /* most events a received batch may carry */
+#define SYNC_STAGE_REQS (SYNC_WINDOW * 2)   /* received batches applied in one transaction */
+#define SYNC_STAGE_EVENTS 16384             /* events staged for one transaction */
+#define SYNC_STAGE_BYTES (16u * 1024 * 1024) /* event bytes staged for one transaction */
 
 /* ---- TLS (sync/tls.c) --------------------------------------------------- */
 
@@ -90,6 +93,15 @@ int wire_get_vv(const msgpack_object *map, const char *key,
 /* The events a peer holds that vv lacks, summed over origins but skip. */
 uint64_t wire_vv_ahead(const uint64_t have[SYNC_ORIGIN_MAX + 1],
     const uint64_t vv[SYNC_ORIGIN_MAX + 1], uint8_t skip);
+/*
+ * The fields of a sync_events request m, checked for shape before the store
+ * sees them: origin 1..SYNC_ORIGIN_MAX, first >= 1, events a non-empty array
+ * of at most SYNC_BATCH_EVENTS_MAX bins of 1..SYNC_EVENT_MAX bytes. evs
+ * (room for SYNC_BATCH_EVENTS_MAX) gets seq first + i and pointers into m;
+ * *n their count. 0 or ERR_BAD_REQUEST with why. "vv" is not read here.
+ */
+int wire_get_events(const struct msg *m, uint64_t *origin, uint64_t *first,
+    struct sync_event *evs, size_t *n, char *why, size_t whylen);
 
 /* ---- the two directions ------------------------------------------------- */
 
@@ -115,6 +127,23 @@ struct sync_in {
 	bool hello_done;
 };
 
+/*
+ * Consecutive batches of one origin that arrived together, copied, to be
+ * applied in one transaction: a durable commit per burst, not per batch.
+ */
+struct sync_stage {
+	struct sync_in *owner;                  /* the connection to answer; NULL: empty */
+	uint8_t origin;
+	uint64_t next;                          /* the seq after the last staged */
+	size_t n_reqs;
+	uint32_t ids[SYNC_STAGE_REQS];          /* the requests, to answer in order */
+	size_t ends[SYNC_STAGE_REQS];           /* index after each request's last event */
+	struct sync_event *evs;                 /* SYNC_STAGE_EVENTS, data in buf */
+	size_t n;
+	uint8_t *buf;                           /* SYNC_STAGE_BYTES */
+	size_t len;
+};
+
 struct sync {
 	const struct conf_sync *conf;
 	struct sync_store store;
@@ -129,6 +158,7 @@ struct sync {
 	struct sync_out out;
 	struct sync_in in[SYNC_INBOUND_MAX];
 	struct sync_event *evs;                 /* SYNC_BATCH_EVENTS_MAX: a received batch */
+	struct sync_stage stage;
 	uint64_t vv[SYNC_ORIGIN_MAX + 1];       /* ours, read at each push */
 	uint64_t peer_vv[SYNC_ORIGIN_MAX + 1];  /* the peer's own, as it last told us */
 	pthread_mutex_t lock;                   /* guards st */
@@ -157,6 +187,8 @@ void in_accept(struct sync *s, int64_t now);
 int in_on_msg(struct sync_conn *c, const uint8_t *p, size_t len, void *arg,
     char *why, size_t whylen);
 void in_close(struct sync_in *in, const char *reason);
+/* Apply what is staged and answer its requests (after each read burst). */
+void in_flush(struct sync *s);
 void in_timeouts(struct sync *s, int64_t now);
 
 #endif /* SYNC_SYNC_LOCAL_H */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* sync: the version vectors carried by the sync messages, packed and checked. */
+/* sync: the version vectors and event batches carried by the sync messages, packed and checked. */
 
 #include <string.h>
 
@@ -81,8 +81,50 @@ wire_vv_ahead(const uint64_t have[SYNC_ORIGIN_MAX + 1],
 	uint64_t n = 0;
 	size_t o;
 
-	for (o = 1; o <= SYNC_ORIGIN_MAX; o++)
-		if (o != skip && have[o] > vv[o])
-			n += have[o] - vv[o];
+	for (o = 1; o <= SYNC_ORIGIN_MAX; o++) {
+		if (o == skip || have[o] <= vv[o])
+			continue;
+		/* A peer's vector can be anything: saturate, never wrap. */
+		if (have[o] - vv[o] > UINT64_MAX - n)
+			return UINT64_MAX;
+		n += have[o] - vv[o];
+	}
 	return n;
+}
+
+int
+wire_get_events(const struct msg *m, uint64_t *origin, uint64_t *first,
+    struct sync_event *evs, size_t *n, char *why, size_t whylen)
+{
+	const msgpack_object_array *a;
+	const msgpack_object *e;
+	uint32_t i;
+	int rc;
+
+	*n = 0;
+	if ((rc = msg_get_uint(m->args, "origin", true, 1, SYNC_ORIGIN_MAX,
+	    origin, why, whylen)) < 0 ||
+	    (rc = msg_get_uint(m->args, "first", true, 1, UINT64_MAX -
+	    SYNC_BATCH_EVENTS_MAX, first, why, whylen)) < 0 ||
+	    (rc = msg_get_array(m->args, "events", true,
+	    SYNC_BATCH_EVENTS_MAX, &a, why, whylen)) < 0)
+		return rc;
+	if (a->size == 0) {
+		err_why(why, whylen, "field 'events' is empty");
+		return ERR_BAD_REQUEST;
+	}
+	for (i = 0; i < a->size; i++) {
+		e = &a->ptr[i];
+		if (e->type != MSGPACK_OBJECT_BIN || e->via.bin.size == 0 ||
+		    e->via.bin.size > SYNC_EVENT_MAX) {
+			err_why(why, whylen, "event %u of the batch is not a "
+			    "bin of 1..%u bytes", i, SYNC_EVENT_MAX);
+			return ERR_BAD_REQUEST;
+		}
+		evs[i].seq = *first + i;
+		evs[i].data = (const uint8_t *)e->via.bin.ptr;
+		evs[i].len = e->via.bin.size;
+	}
+	*n = a->size;
+	return 0;
 }

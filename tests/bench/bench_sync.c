@@ -48,7 +48,7 @@
 #define BENCH_LINK_DAYS 30              /* validity of the link certificates */
 #define BENCH_BACKDATE_S 3600          /* certificates start this long ago */
 #define BENCH_DEGRADED_S 300            /* sync.degraded_after_seconds, its default */
-#define BENCH_SYNC_BATCH 512            /* sync.batch_events, its default */
+#define BENCH_SYNC_BATCH 1024           /* sync.batch_events, its default */
 #define BENCH_REF_MAX 48                /* request refs */
 #define BENCH_NAME_MAX 64               /* leaf names */
 #define BENCH_CERT_DAYS 365             /* validity recorded with the filler events */
