@@ -664,7 +664,7 @@ test_sync_section(void **state)
 	assert_string_equal(c.sync.key, "/etc/signer/link-key.pem");
 	assert_string_equal(c.sync.peer_fingerprint, SYNC_FP_HEX);
 	assert_int_equal(c.sync.degraded_after_s, 300);
-	assert_int_equal(c.sync.batch_events, 512);
+	assert_int_equal(c.sync.batch_events, 1024);
 	assert_int_equal(conf_fingerprint_parse(c.sync.peer_fingerprint, fp), 0);
 	assert_memory_equal(fp, sync_fp_bytes, sizeof(fp));
 	assert_int_equal(conf_hostport_split(c.sync.listen, host, sizeof(host),
