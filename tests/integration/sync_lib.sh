@@ -195,13 +195,19 @@ sc() {
 	timeout 120 "$BUILD/signer-client" -c "$d/client.yaml" -t "$P/n$sl_n/tty-client" "$@"
 }
 
+# test_csr: the P-256 CSR every test certificate is made from, $P/csr.pem and $P/csr.der (made once).
+test_csr() {
+	mkdir -p "$P/certs"
+	[ -f "$P/csr.der" ] && return 0
+	timeout 30 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+	    -keyout "$P/csr-key.pem" -subj /CN=sync.demo.invalid -out "$P/csr.pem" 2>/dev/null &&
+	    openssl req -in "$P/csr.pem" -outform DER -out "$P/csr.der"
+}
+
 # sign N REF NAME: a server certificate for NAME.demo.invalid on node N;
 # the certificate in $P/certs/REF.pem, its serial (lowercase hex) printed.
 sign() {
-	mkdir -p "$P/certs"
-	[ -f "$P/csr.pem" ] || timeout 30 openssl req -new -newkey ec \
-	    -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P/csr-key.pem" \
-	    -subj /CN=sync.demo.invalid -out "$P/csr.pem" 2>/dev/null
+	test_csr || return 1
 	sc "$1" sign --profile server --csr "$P/csr.pem" --subject "CN=$3.demo.invalid" \
 	    --san "dns:$3.demo.invalid" --ref "$2" --out "$P/certs/$2.pem" \
 	    >/dev/null 2>>"$P/client.log" || return 1
@@ -221,15 +227,10 @@ revoke() {
 
 # signs N COUNT REFPREFIX: COUNT pipelined signs on node N (line-request); fails unless all are signed.
 signs() {
-	mkdir -p "$P/certs"
+	test_csr || return 1
 	timeout 120 "$BUILD/tests/tools/line-request" -t 60000 "$P/n$1/tty-client" \
 	    "signs:server:$P/csr.der:$2:$3:$3-" >"$P/signs-$3.out" 2>&1 &&
 	    [ "$(grep -c '^id [0-9]* ok {"serial"' "$P/signs-$3.out")" -eq "$2" ]
-}
-
-# csr_der: the DER form of the test CSR, for line-request.
-csr_der() {
-	openssl req -in "$P/csr.pem" -outform DER -out "$P/csr.der"
 }
 
 # digest N: node N's `signerctl digest` line (read-only; works while signerd runs).

@@ -221,7 +221,6 @@ check "node 2's CRL lists it as superseded" crl_lists "$P/dup-2.crl" "$d2" super
 
 # ---- SIGKILL either node, again and again, while a backlog replicates -----
 
-csr_der
 check "partition" partition 1 2
 check "a backlog of 200 on node 1" signs 1 200 k1 && certs=$((certs + 200))
 check "and of 200 on node 2" signs 2 200 k2 && certs=$((certs + 200))
