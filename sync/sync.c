@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,7 +189,12 @@ sync_main(void *arg)
 	struct sync *s = arg;
 	struct pollfd pfd[PFD_COUNT];
 	int64_t now = sync_now_ms();
+	sigset_t pipe;
 
+	/* SIGPIPE of a write is sent to the writing thread: blocked, it stays pending here. */
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
 	out_start(s, now);
 	while (!s->stop) {
 		now = sync_now_ms();

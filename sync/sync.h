@@ -94,8 +94,8 @@ struct sync;
  * link certificate and key (the key file must not be readable by group or
  * others), listen on c->listen and start the sync thread, which dials
  * c->peer and serves the peer until sync_stop. *out is the caller's.
- * The process must ignore SIGPIPE (signerd does): TLS writes to a peer
- * that has gone away would otherwise end it.
+ * The sync thread blocks SIGPIPE for itself: a write to a peer that has
+ * gone away fails with EPIPE instead of ending the process.
  * Returns 0, ERR_CONFIG (certificate, key, address), ERR_SYSTEM (listen),
  * ERR_NOMEM or ERR_INTERNAL, with why.
  */
