@@ -134,7 +134,8 @@ check "health: nothing refused, no bad input, no TLS failure" \
 # ---- a partition: revocations and issuance on both sides ------------------
 
 sh_=$(sign 1 shared shared) && certs=$((certs + 1))
-check "a certificate both nodes revoke, issued before the partition" converged 1 2
+tie=$(sign 2 tie tie) && certs=$((certs + 1))
+check "two certificates both nodes revoke, issued before the partition" converged 1 2
 check "partition" partition 1 2
 c1=$(sign 1 p1 p1) && certs=$((certs + 1))
 c2=$(sign 2 p2 p2) && certs=$((certs + 1))
@@ -149,6 +150,17 @@ check "node 2 revokes the shared certificate first" revoke 2 server-ca "$sh_" ke
 sleep 1.1
 check "node 1 revokes it a second later, another reason" revoke 1 server-ca "$sh_" cessationOfOperation rv-sh-1
 first=$(cert_state 2 "$sh_")
+# Both at once, most likely in the same second: then the lower node id wins.
+revoke 1 server-ca "$tie" affiliationChanged rv-tie-1 &
+rv1=$!
+revoke 2 server-ca "$tie" keyCompromise rv-tie-2
+wait "$rv1"
+t1=$(cert_state 1 "$tie")
+t2=$(cert_state 2 "$tie")
+tie_win=$t1
+[ "${t2##* }" -ge "${t1##* }" ] 2>/dev/null || tie_win=$t2
+check "both nodes revoke another at once, with other reasons" sh -c "[ '${t1% *}' = 'revoked affiliationChanged' ] &&
+	[ '${t2% *}' = 'revoked keyCompromise' ]"
 check_fails "the digests differ during the partition" converged 1 2 1
 check "health: the peer check degrades on a long partition" wait_peer_check 1 degraded 10
 crl 1 "$P/part-1.crl"
@@ -156,7 +168,7 @@ np=$(crl_number "$P/part-1.crl")
 check "heal" heal 1 2
 check "the digests converge after the heal" converged 1 2
 check "health: the peer check is ok again" wait_peer_check 1 ok 10
-for x in "$s1" "$b1" "$sh_" "$c1" "$c2"; do
+for x in "$s1" "$b1" "$sh_" "$tie" "$c1" "$c2"; do
 	check "both nodes list $x" listed_on 1 "$x" 2
 	check "both nodes report $x the same" same_state "$x"
 done
@@ -167,12 +179,15 @@ check "node 2's revocation of its own reached node 1" state_is 1 "$c2" revoked c
 check "the earliest revocation of the shared serial wins on node 1" state_is 1 "$sh_" revoked keyCompromise
 check "with node 2's time and reason" test "$(cert_state 1 "$sh_")" = "$first"
 check "and node 2 keeps its own" test "$(cert_state 2 "$sh_")" = "$first"
-check "node 1 counts 5 revocations" test "$(digest_count 1 revocations)" -eq 5
-check "node 2 counts 5 revocations" test "$(digest_count 2 revocations)" -eq 5
+check "a revocation made on both at once: the earlier, or node 1's in the same second, on node 1" \
+	test "$(cert_state 1 "$tie")" = "$tie_win"
+check "and on node 2" test "$(cert_state 2 "$tie")" = "$tie_win"
+check "node 1 counts 6 revocations" test "$(digest_count 1 revocations)" -eq 6
+check "node 2 counts 6 revocations" test "$(digest_count 2 revocations)" -eq 6
 for n in 1 2; do
 	check "node $n: a CRL is fetched" crl "$n" "$P/heal-$n.crl"
 	check "node $n: the CRL verifies (openssl)" crl_verifies "$P/heal-$n.crl"
-	for x in "$s1" "$b1" "$c1" "$c2"; do
+	for x in "$s1" "$b1" "$tie" "$c1" "$c2"; do
 		check "node $n: the CRL lists $x" crl_lists "$P/heal-$n.crl" "$x"
 	done
 	check "node $n: the CRL lists the shared serial as key compromise" \
@@ -283,7 +298,7 @@ timeout 10 openssl s_client -connect "$l1" -tls1_3 -cert "$P/intruder.pem" -key 
 check "a TLS client with the wrong certificate is refused (tls_failures grows)" \
 	wait_field_above 1 tls_failures "$tf" 10
 check "a sync: log line says why" log_since 1 "$ll" 'sync: connection from 127\.0\.0\.1:[0-9]+ refused: .*(pinned|fingerprint)'
-check "node 1 signs after it" test -n "$(sign 1 after-intruder ai)" && certs=$((certs + 1))
+check "node 1 signs after it" test -n "$(sign 1 after-intruder intr)" && certs=$((certs + 1))
 tf=$(peer_field "$P/hf.json" tls_failures)
 ll=$(log_lines 1)
 timeout 10 openssl s_client -connect "$l1" -tls1_3 </dev/null >"$P/nocert.out" 2>&1
