@@ -40,9 +40,8 @@ hello_pack(msgpack_packer *pk, void *arg)
 	msgpack_pack_uint32(pk, MSG_VERSION);
 }
 
-/* Check that the signer speaks our version; learn its max_frame. */
-static int
-greet(struct link *l, char *why, size_t whylen)
+int
+client_greet(struct link *l, char *why, size_t whylen)
 {
 	struct msg m;
 	uint64_t v, max;
@@ -70,7 +69,7 @@ greet_or_drop(struct client_ctx *ctx, char *why, size_t whylen)
 {
 	int rc;
 
-	if ((rc = greet(ctx->link, why, whylen)) != 0) {
+	if ((rc = client_greet(ctx->link, why, whylen)) != 0) {
 		link_free(ctx->link);
 		ctx->link = NULL;
 	}
