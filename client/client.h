@@ -676,7 +676,9 @@ struct db_stats {
 /*
  * Open c's database (database.backend, .path or .conninfo) for a relay and
  * check that it holds the requests table. SQLite takes the relay guard;
- * PostgreSQL LISTENs on DB_CHANNEL. Returns 0 (*out is the caller's,
+ * PostgreSQL LISTENs on DB_CHANNEL; when its connection is lost, the
+ * failing call returns ERR_REPO and the connection is reset (and LISTENs
+ * again) for the next one. Returns 0 (*out is the caller's,
  * db_close), ERR_CONFIG (no or an unknown backend), ERR_BUSY (another relay
  * holds the SQLite guard), ERR_REPO (cannot connect, no table), ERR_SYSTEM
  * or ERR_NOMEM; why says what.
