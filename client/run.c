@@ -156,10 +156,10 @@ relay_health(struct relay *rl)
 	else
 		log_warnx("health: database: %s", why);
 	msg_init(&m);
-	if ((rc = relay_link_up(rl, why, sizeof(why))) == 0)
-		rc = link_call(rl->ctx->link, "health", 0, NULL, NULL, &m, why,
-		    sizeof(why));
-	if (rc != 0 && rc != ERR_UNSUPPORTED_VERSION && !db_err_permanent(rc)) {
+	if ((rc = relay_link_up(rl, why, sizeof(why))) != 0)
+		rl->link_errors++;
+	else if ((rc = link_call(rl->ctx->link, "health", 0, NULL, NULL, &m,
+	    why, sizeof(why))) == ERR_TIMEOUT || rc == ERR_LINK) {
 		rl->link_errors++;
 		relay_link_drop(rl);
 	}
@@ -182,12 +182,12 @@ static void
 relay_publish(struct relay *rl)
 {
 	char *argv[] = { "publish", NULL };
-
 	const char *dir = rl->ctx->conf->crl_dir;
 	char why[CLIENT_WHY_MAX];
 
 	relay_progress_clear(rl);
-	if (mkdir(dir, CRL_DIR_MODE) == 0)
+	/* chmod: the web server reads it, whatever the umask. */
+	if (mkdir(dir, CRL_DIR_MODE) == 0 && chmod(dir, CRL_DIR_MODE) == 0)
 		log_info("publish: created %s", dir);
 	else if (errno != EEXIST)
 		log_warn("publish: mkdir %s", dir);
@@ -205,7 +205,7 @@ relay_publish(struct relay *rl)
 			relay_link_drop(rl);
 		}
 	} else
-		log_info("publish: CRLs published to %s", rl->ctx->conf->crl_dir);
+		log_info("publish: CRLs published to %s", dir);
 }
 
 struct relay_sched {
