@@ -25,6 +25,8 @@ pids=
 
 cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null; done
+	# They may still be writing into $tmp.
+	for p in $pids; do wait "$p" 2>/dev/null; done
 	[ -n "${KEEP_TMP:-}" ] || rm -rf "$tmp"
 }
 trap cleanup EXIT
