@@ -284,6 +284,12 @@ health_files(const struct client_ctx *ctx, const struct msg *m, int rc)
 		return ERR_NOMEM;
 	if (rc != 0 || client_health_parse(m, now, h, why, sizeof(why)) != 0)
 		client_health_unreachable(h, now);
+	else if (ctx->link != NULL && link_signer(ctx->link) < c->n_signers) {
+		/* The signer that answered. */
+		h->signer = (uint32_t)link_signer(ctx->link) + 1;
+		snprintf(h->signer_device, sizeof(h->signer_device), "%s",
+		    c->signers[link_signer(ctx->link)].device);
+	}
 	client_health_published(h, c->crl_dir);
 	rc = client_health_write(h, c->health_json, c->health_prom, why,
 	    sizeof(why));

@@ -190,5 +190,11 @@ check "signerctl verify passes on both repositories" sh -c \
 	"'$BUILD/signerctl' -c '$d/signerd.yaml' verify >/dev/null 2>&1 &&
 	'$BUILD/signerctl' -c '$d/signerd2.yaml' verify >/dev/null 2>&1"
 relay_kill
+# The one-shot health --write names the signer that answered: the second while the first is stopped.
+kill -STOP "$sd1_pid"
+timeout 30 "$BUILD/signer-client" -c "$cc" health --write >/dev/null 2>&1
+check "health --write: the signer that answered" sh -c "grep -qx 'signer_active 2' '$d/signer.prom' &&
+	grep -qx 'signer_up 1' '$d/signer.prom'"
+kill -CONT "$sd1_pid"
 
 done_testing
