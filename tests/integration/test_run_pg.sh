@@ -138,8 +138,9 @@ relay_pid=
 # Two relays, each on its own line, share the signer's line through a frame
 # multiplexer (as a serial port server would): whole frames from either go to
 # the signer, its answers go to both (each drops the other's ids as strays).
+# exec: $! is python's pid, for stop_all.
 mux() {
-	python3 - "$@" <<'PY'
+	exec python3 - "$@" <<'PY'
 import os, select, sys, time, tty
 def dev(p):
     fd = os.open(p, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
