@@ -106,12 +106,19 @@ void
 client_health_unreachable(struct client_health *h, int64_t now)
 {
 	struct client_health_queue q = h->queue;
-	uint64_t link_errors = h->link_errors;
+	uint64_t link_errors = h->link_errors, switches = h->switches;
+	uint32_t signer = h->signer;
+	char dev[CLIENT_HEALTH_DEVICE_MAX];
 
+	memcpy(dev, h->signer_device, sizeof(dev));
 	memset(h, 0, sizeof(*h));
 	h->time = now;
 	h->queue = q;
 	h->link_errors = link_errors;
+	h->signer = signer;
+	h->switches = switches;
+	memcpy(h->signer_device, dev, sizeof(dev));
+	h->signer_device[sizeof(dev) - 1] = '\0';
 	snprintf(h->status, sizeof(h->status), "unreachable");
 }
 
@@ -169,6 +176,29 @@ hb_printf(struct health_buf *hb, const char *fmt, ...)
 		hb->full = true;
 	else
 		hb->len += (size_t)n;
+}
+
+/*
+ * A string in quotes, escaped for JSON (esc_json) or for a Prometheus
+ * label value (backslash, quote and newline only).
+ */
+static void
+hb_quoted(struct health_buf *hb, const char *s, bool esc_json)
+{
+	const unsigned char *p;
+
+	hb_printf(hb, "\"");
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			hb_printf(hb, "\\%c", *p);
+		else if (*p == '\n')
+			hb_printf(hb, "\\n");
+		else if (esc_json && *p < 0x20)
+			hb_printf(hb, "\\u%04x", *p);
+		else
+			hb_printf(hb, "%c", *p);
+	}
+	hb_printf(hb, "\"");
 }
 
 /* Prometheus: HELP, TYPE and one sample without labels. */
@@ -244,6 +274,19 @@ prom_text(struct health_buf *hb, const struct client_health *h)
 	prom_metric(hb, "signer_link_errors_total", "counter", "Damaged or "
 	    "lost frames and timeouts seen on this host.",
 	    (long long)h->link_errors);
+	prom_metric(hb, "signer_active", "gauge", "The signer in use, 1 or 2 "
+	    "as listed in client.yaml; 0 when none is.", (long long)h->signer);
+	if (h->signer != 0) {
+		prom_head(hb, "signer_active_info", "The device of the signer "
+		    "in use.");
+		hb_printf(hb, "signer_active_info{signer=\"%u\",device=",
+		    (unsigned)h->signer);
+		hb_quoted(hb, h->signer_device, false);
+		hb_printf(hb, "} 1\n");
+	}
+	prom_metric(hb, "signer_switches_total", "counter", "Moves from one "
+	    "signer to the other (failovers and returns).",
+	    (long long)h->switches);
 	if (h->queue.known) {
 		prom_metric(hb, "signer_queue_depth", "gauge", "Requests "
 		    "queued in the web database.", (long long)h->queue.queued);
@@ -264,13 +307,21 @@ json_text(struct health_buf *hb, const struct client_health *h)
 	const struct client_health_issuer *is;
 	size_t i;
 
-	/* Every string written is an issuer id or one of our status names. */
+	/* Strings are issuer ids, our status names or the escaped device. */
 	hb_printf(hb, "{\"time\": %lld, \"up\": %s, \"status\": \"%s\", "
 	    "\"node\": %llu, \"bad_frames\": %llu, \"link_errors\": %llu",
 	    (long long)h->time, h->up ? "true" : "false", h->status,
 	    (unsigned long long)h->node,
 	    (unsigned long long)h->signer_bad_frames,
 	    (unsigned long long)h->link_errors);
+	hb_printf(hb, ", \"signer\": %u, \"signer_device\": ",
+	    (unsigned)h->signer);
+	if (h->signer != 0)
+		hb_quoted(hb, h->signer_device, true);
+	else
+		hb_printf(hb, "null");
+	hb_printf(hb, ", \"switches\": %llu",
+	    (unsigned long long)h->switches);
 	if (h->queue.known)
 		hb_printf(hb, ", \"queue\": {\"queued\": %llu, \"oldest_age\": "
 		    "%lld, \"done\": %llu, \"failed\": %llu}",

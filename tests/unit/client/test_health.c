@@ -188,6 +188,56 @@ test_unreachable(void **state)
 	assert_json("unreachable", "False");
 }
 
+/* The signer in use: a device name with quotes and backslashes is escaped in both files. */
+static void
+test_signer_in_use(void **state)
+{
+	static const char dev[] = "/dev/tty\"odd\\name";
+	struct client_health h;
+	struct msg m;
+	char why[256], cmd[1024];
+	const char *p;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.signer = 2;
+	snprintf(h.signer_device, sizeof(h.signer_device), "%s", dev);
+	h.switches = 3;
+	decode(&m, pack_health, "ok", true);
+	assert_int_equal(client_health_parse(&m, NOW, &h, why, sizeof(why)), 0);
+	msg_free(&m);
+	assert_int_equal(h.signer, 2);
+	assert_int_equal(h.switches, 3);
+	assert_int_equal(client_health_write(&h, json, prom, why, sizeof(why)),
+	    0);
+	p = slurp(prom);
+	assert_true(has_line(p, "signer_active 2"));
+	assert_true(has_line(p, "signer_active_info{signer=\"2\",device="
+	    "\"/dev/tty\\\"odd\\\\name\"} 1"));
+	assert_true(has_line(p, "signer_switches_total 3"));
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; "
+	    "d = json.load(open(\"%s\")); "
+	    "sys.exit(0 if d[\"signer\"] == 2 and d[\"switches\"] == 3 and "
+	    "d[\"signer_device\"] == \"/dev/tty\" + chr(34) + \"odd\" + "
+	    "chr(92) + \"name\" "
+	    "else 1)'", json);
+	assert_int_equal(run(cmd), 0);
+	/* Unreachable keeps them; no signer in use: 0 and null. */
+	client_health_unreachable(&h, NOW);
+	assert_int_equal(h.switches, 3);
+	h.signer = 0;
+	assert_int_equal(client_health_write(&h, json, prom, why, sizeof(why)),
+	    0);
+	p = slurp(prom);
+	assert_true(has_line(p, "signer_active 0"));
+	assert_null(strstr(p, "signer_active_info{"));
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; "
+	    "d = json.load(open(\"%s\")); "
+	    "sys.exit(0 if d[\"signer\"] == 0 and d[\"signer_device\"] is None "
+	    "else 1)'", json);
+	assert_int_equal(run(cmd), 0);
+}
+
 /* An answer that is not a health result leaves h unreachable, with the reason. */
 static void
 test_bad_answer(void **state)
@@ -254,6 +304,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_up_with_issuers),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_signer_in_use),
 		cmocka_unit_test(test_bad_answer),
 		cmocka_unit_test(test_no_queue),
 	};
