@@ -455,6 +455,18 @@ struct client_health_queue {
 	uint64_t failed;
 };
 
+/* The signer's link to its paired signer (health's peer map), when it has one. */
+struct client_health_peer {
+	bool known;                     /* false: the signer is not paired */
+	uint64_t node;
+	bool out_up, in_up;             /* its link to the peer, the peer's to it */
+	int64_t last_contact;
+	uint64_t peer_behind;           /* its events the peer lacks */
+	uint64_t we_behind;             /* the peer's events it lacks */
+	uint64_t refused;
+	uint64_t tls_failures;
+};
+
 struct client_health {
 	int64_t time;                   /* when it was taken */
 	bool up;                        /* the signer answered */
@@ -467,6 +479,7 @@ struct client_health {
 	char signer_device[CLIENT_HEALTH_DEVICE_MAX]; /* its device */
 	uint64_t switches;              /* moves between the signers (set by the caller) */
 	struct client_health_queue queue; /* set by the caller */
+	struct client_health_peer peer;
 	struct client_health_issuer issuers[CLIENT_HEALTH_ISSUERS_MAX];
 	size_t n_issuers;
 };

@@ -69,6 +69,29 @@ parse_counters(const msgpack_object *result, struct client_health *h)
 	    &h->signer_requests, NULL, 0);
 }
 
+static void
+parse_peer(const msgpack_object *result, struct client_health_peer *p)
+{
+	const msgpack_object *m = msg_map_get(result, "peer");
+
+	if (m == NULL || m->type != MSGPACK_OBJECT_MAP ||
+	    msg_get_uint(m, "node", true, 1, UINT32_MAX, &p->node, NULL,
+	    0) != 1)
+		return;
+	p->known = true;
+	(void)msg_get_bool(m, "out_up", false, &p->out_up, NULL, 0);
+	(void)msg_get_bool(m, "in_up", false, &p->in_up, NULL, 0);
+	(void)msg_get_int(m, "last_contact", false, &p->last_contact, NULL, 0);
+	(void)msg_get_uint(m, "peer_behind", false, 0, UINT64_MAX,
+	    &p->peer_behind, NULL, 0);
+	(void)msg_get_uint(m, "we_behind", false, 0, UINT64_MAX,
+	    &p->we_behind, NULL, 0);
+	(void)msg_get_uint(m, "refused", false, 0, UINT64_MAX, &p->refused,
+	    NULL, 0);
+	(void)msg_get_uint(m, "tls_failures", false, 0, UINT64_MAX,
+	    &p->tls_failures, NULL, 0);
+}
+
 int
 client_health_parse(const struct msg *resp, int64_t now,
     struct client_health *h, char *why, size_t whylen)
@@ -90,6 +113,7 @@ client_health_parse(const struct msg *resp, int64_t now,
 	(void)msg_get_uint(resp->result, "node", false, 1, UINT32_MAX, &h->node,
 	    NULL, 0);
 	parse_counters(resp->result, h);
+	parse_peer(resp->result, &h->peer);
 	if (msg_get_array(resp->result, "issuers", false,
 	    CLIENT_HEALTH_ISSUERS_MAX, &a, why, whylen) < 0)
 		return ERR_BAD_REQUEST;
@@ -253,6 +277,32 @@ prom_issuers(struct health_buf *hb, const struct client_health *h)
 }
 
 static void
+prom_peer(struct health_buf *hb, const struct client_health_peer *p)
+{
+	if (!p->known)
+		return;
+	prom_head(hb, "signer_peer_up", "1 when the signer's link with its "
+	    "paired signer is up, each way.");
+	hb_printf(hb, "signer_peer_up{direction=\"to_peer\"} %d\n"
+	    "signer_peer_up{direction=\"from_peer\"} %d\n", p->out_up,
+	    p->in_up);
+	prom_head(hb, "signer_peer_behind_events", "Events one signer of the "
+	    "pair holds that the other lacks.");
+	hb_printf(hb, "signer_peer_behind_events{direction=\"to_peer\"} %llu\n"
+	    "signer_peer_behind_events{direction=\"from_peer\"} %llu\n",
+	    (unsigned long long)p->peer_behind,
+	    (unsigned long long)p->we_behind);
+	prom_metric(hb, "signer_peer_last_contact_timestamp_seconds", "gauge",
+	    "When the signer last heard from its paired signer (0: never).",
+	    (long long)p->last_contact);
+	prom_metric(hb, "signer_peer_refused_total", "counter", "Event "
+	    "batches refused between the pair.", (long long)p->refused);
+	prom_metric(hb, "signer_peer_tls_failures_total", "counter", "TLS "
+	    "handshakes with the paired signer that failed.",
+	    (long long)p->tls_failures);
+}
+
+static void
 prom_text(struct health_buf *hb, const struct client_health *h)
 {
 	static const char *const states[] = { "ok", "degraded", "failed",
@@ -298,6 +348,7 @@ prom_text(struct health_buf *hb, const struct client_health *h)
 		prom_metric(hb, "signer_requests_failed_total", "counter",
 		    "Requests failed.", (long long)h->queue.failed);
 	}
+	prom_peer(hb, &h->peer);
 	prom_issuers(hb, h);
 }
 
@@ -329,6 +380,19 @@ json_text(struct health_buf *hb, const struct client_health *h)
 		    (long long)h->queue.oldest_age,
 		    (unsigned long long)h->queue.done,
 		    (unsigned long long)h->queue.failed);
+	if (h->peer.known)
+		hb_printf(hb, ", \"peer\": {\"node\": %llu, \"out_up\": %s, "
+		    "\"in_up\": %s, \"last_contact\": %lld, \"peer_behind\": "
+		    "%llu, \"we_behind\": %llu, \"refused\": %llu, "
+		    "\"tls_failures\": %llu}",
+		    (unsigned long long)h->peer.node,
+		    h->peer.out_up ? "true" : "false",
+		    h->peer.in_up ? "true" : "false",
+		    (long long)h->peer.last_contact,
+		    (unsigned long long)h->peer.peer_behind,
+		    (unsigned long long)h->peer.we_behind,
+		    (unsigned long long)h->peer.refused,
+		    (unsigned long long)h->peer.tls_failures);
 	hb_printf(hb, ", \"issuers\": [");
 	for (i = 0; i < h->n_issuers; i++) {
 		is = &h->issuers[i];
