@@ -115,13 +115,43 @@ struct link_params {
 };
 
 /*
- * Open the first signer of c that opens; when every attempt of a request
- * on it times out, the link moves on to the next signer with the same
- * request, which gets its own attempts. Returns 0 (*out is the caller's, link_free) or the error of
- * the last device tried (ERR_SYSTEM, ERR_CONFIG, ...; reason in why).
+ * Open the first signer of c that opens. With two signers the link fails
+ * over: when every attempt of a request times out, or the line hangs up
+ * and the device does not open again, every request in flight moves to
+ * the other signer with fresh attempts (at most once per signer and
+ * batch). Returns 0 (*out is the caller's, link_free) or the error of the
+ * last device tried (ERR_SYSTEM, ERR_CONFIG, ...; reason in why).
  */
 int link_open(const struct conf_client *c, struct link **out, char *why,
     size_t whylen);
+
+/*
+ * The same, on signer i (0-based) of c only; it fails over as link_open's
+ * does unless told otherwise (link_set_failover). Returns 0 (*out is the
+ * caller's), ERR_INVAL (no such signer) or the error of opening it.
+ */
+int link_open_signer(const struct conf_client *c, size_t i, struct link **out,
+    char *why, size_t whylen);
+
+/* The index in the configuration of the signer l is on (0 for link_from_fd). */
+size_t link_signer(const struct link *l);
+
+/* Allow (the default with two signers) or forbid failing over. */
+void link_set_failover(struct link *l, bool on);
+
+/* Set the per-attempt timeout (> 0) and the retries of later requests. */
+void link_set_timeout(struct link *l, uint32_t timeout_ms, uint32_t retries);
+
+/*
+ * Told when the link fails over from signer from to signer to, why saying
+ * what was wrong with from; arg is link_on_switch's. It runs inside
+ * link_pipeline and must not use the link.
+ */
+typedef void (*link_switch_fn)(void *arg, size_t from, size_t to,
+    const char *why);
+
+/* Call fn(arg, ...) on every failover of l; fn NULL: no call. */
+void link_on_switch(struct link *l, link_switch_fn fn, void *arg);
 
 /*
  * A link over an open descriptor (a pty in tests); the link owns fd and
@@ -197,8 +227,9 @@ struct link_batch {
  * rejected every time, one lost every time while others are answered);
  * the line fails as a whole when a request has used its 1 + retries
  * attempts with nothing answered for timeout_ms, or on a hang-up. With a
- * configuration (link_open) a timeout moves every request in flight to the
- * next signer, with fresh attempts, and a hang-up re-opens the same signer.
+ * configuration (link_open) a hang-up re-opens the same signer, and a
+ * timeout, or a device that does not open again, moves every request in
+ * flight to the other signer (see link_open).
  * Returns 0 when every request was reported; done's non-zero value when it
  * ended the batch; ERR_TIMEOUT, ERR_LINK or the error of opening a signer
  * when the line failed for good (every request in flight was reported with
@@ -402,6 +433,7 @@ int client_asn1_time(const ASN1_TIME *t, int64_t *out);
  */
 #define CLIENT_HEALTH_ISSUERS_MAX 64    /* issuers reported */
 #define CLIENT_HEALTH_STATUS_MAX 16     /* "ok", "degraded", "failed", "unreachable" */
+#define CLIENT_HEALTH_DEVICE_MAX 256    /* longest device path reported */
 
 struct client_health_issuer {
 	char id[CLIENT_ISSUER_ID_MAX + 1];
@@ -423,6 +455,18 @@ struct client_health_queue {
 	uint64_t failed;
 };
 
+/* The signer's link to its paired signer (health's peer map), when it has one. */
+struct client_health_peer {
+	bool known;                     /* false: the signer is not paired */
+	uint64_t node;
+	bool out_up, in_up;             /* its link to the peer, the peer's to it */
+	int64_t last_contact;
+	uint64_t peer_behind;           /* its events the peer lacks */
+	uint64_t we_behind;             /* the peer's events it lacks */
+	uint64_t refused;
+	uint64_t tls_failures;
+};
+
 struct client_health {
 	int64_t time;                   /* when it was taken */
 	bool up;                        /* the signer answered */
@@ -431,7 +475,11 @@ struct client_health {
 	uint64_t signer_bad_frames;     /* the signer's bad_frame counter */
 	uint64_t signer_requests;
 	uint64_t link_errors;           /* seen on this host (set by the caller) */
+	uint32_t signer;                /* the signer in use, 1 or 2 as in client.yaml; 0: none (set by the caller) */
+	char signer_device[CLIENT_HEALTH_DEVICE_MAX]; /* its device */
+	uint64_t switches;              /* moves between the signers (set by the caller) */
 	struct client_health_queue queue; /* set by the caller */
+	struct client_health_peer peer;
 	struct client_health_issuer issuers[CLIENT_HEALTH_ISSUERS_MAX];
 	size_t n_issuers;
 };
@@ -479,6 +527,13 @@ struct client_ctx {
  */
 int client_call(struct client_ctx *ctx, const char *cmd, uint32_t nargs,
     link_args_fn fn, void *arg, struct msg *resp);
+
+/*
+ * Greet the signer on l with hello: check that it speaks version 1 and
+ * learn its max_frame. Returns 0, ERR_UNSUPPORTED_VERSION or the link's
+ * errors (why says what).
+ */
+int client_greet(struct link *l, char *why, size_t whylen);
 
 /*
  * Open ctx->link and greet the signer unless it is open already; a link
@@ -634,7 +689,9 @@ struct db_stats {
 /*
  * Open c's database (database.backend, .path or .conninfo) for a relay and
  * check that it holds the requests table. SQLite takes the relay guard;
- * PostgreSQL LISTENs on DB_CHANNEL. Returns 0 (*out is the caller's,
+ * PostgreSQL LISTENs on DB_CHANNEL; when its connection is lost, the
+ * failing call returns ERR_REPO and the connection is reset (and LISTENs
+ * again) for the next one. Returns 0 (*out is the caller's,
  * db_close), ERR_CONFIG (no or an unknown backend), ERR_BUSY (another relay
  * holds the SQLite guard), ERR_REPO (cannot connect, no table), ERR_SYSTEM
  * or ERR_NOMEM; why says what.

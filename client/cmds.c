@@ -40,9 +40,8 @@ hello_pack(msgpack_packer *pk, void *arg)
 	msgpack_pack_uint32(pk, MSG_VERSION);
 }
 
-/* Check that the signer speaks our version; learn its max_frame. */
-static int
-greet(struct link *l, char *why, size_t whylen)
+int
+client_greet(struct link *l, char *why, size_t whylen)
 {
 	struct msg m;
 	uint64_t v, max;
@@ -70,7 +69,7 @@ greet_or_drop(struct client_ctx *ctx, char *why, size_t whylen)
 {
 	int rc;
 
-	if ((rc = greet(ctx->link, why, whylen)) != 0) {
+	if ((rc = client_greet(ctx->link, why, whylen)) != 0) {
 		link_free(ctx->link);
 		ctx->link = NULL;
 	}
@@ -285,6 +284,12 @@ health_files(const struct client_ctx *ctx, const struct msg *m, int rc)
 		return ERR_NOMEM;
 	if (rc != 0 || client_health_parse(m, now, h, why, sizeof(why)) != 0)
 		client_health_unreachable(h, now);
+	else if (ctx->link != NULL && link_signer(ctx->link) < c->n_signers) {
+		/* The signer that answered. */
+		h->signer = (uint32_t)link_signer(ctx->link) + 1;
+		snprintf(h->signer_device, sizeof(h->signer_device), "%s",
+		    c->signers[link_signer(ctx->link)].device);
+	}
 	client_health_published(h, c->crl_dir);
 	rc = client_health_write(h, c->health_json, c->health_prom, why,
 	    sizeof(why));

@@ -28,6 +28,21 @@ dbp_fail(struct db *db, const char *what, PGresult *res, char *why,
 	return ERR_REPO;
 }
 
+/*
+ * After a failure: a lost connection (a server restart, a terminated
+ * backend) is reset, and LISTENs again, for the next call; the failed one
+ * stays failed (ERR_REPO: transient, the relay retries).
+ */
+static void
+dbp_lost(struct db *db)
+{
+	if (PQstatus(db->pg) != CONNECTION_BAD)
+		return;
+	PQreset(db->pg);
+	if (PQstatus(db->pg) == CONNECTION_OK)
+		PQclear(PQexec(db->pg, "LISTEN " DB_CHANNEL));
+}
+
 /* Run sql with n parameters; results in binary. *out (may be NULL) is the caller's. */
 static int
 dbp_run(struct db *db, const char *sql, const struct db_param *p, size_t n,
@@ -39,6 +54,7 @@ dbp_run(struct db *db, const char *sql, const struct db_param *p, size_t n,
 	ExecStatusType s;
 	PGresult *res;
 	size_t i;
+	int rc;
 
 	if (out != NULL)
 		*out = NULL;
@@ -62,8 +78,11 @@ dbp_run(struct db *db, const char *sql, const struct db_param *p, size_t n,
 	}
 	res = PQexecParams(db->pg, sql, (int)n, NULL, val, len, fmt, DBP_BINARY);
 	s = PQresultStatus(res);
-	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK)
-		return dbp_fail(db, sql, res, why, whylen);
+	if (s != PGRES_COMMAND_OK && s != PGRES_TUPLES_OK) {
+		rc = dbp_fail(db, sql, res, why, whylen);
+		dbp_lost(db);
+		return rc;
+	}
 	if (out != NULL)
 		*out = res;
 	else
@@ -242,8 +261,11 @@ dbp_notified(struct db *db, char *why, size_t whylen)
 	PGnotify *n;
 	int got = 0;
 
-	if (PQconsumeInput(db->pg) == 0)
-		return dbp_fail(db, "wait", NULL, why, whylen);
+	if (PQconsumeInput(db->pg) == 0) {
+		got = dbp_fail(db, "wait", NULL, why, whylen);
+		dbp_lost(db);
+		return got;
+	}
 	while ((n = PQnotifies(db->pg)) != NULL) {
 		got = 1;
 		PQfreemem(n);
@@ -267,6 +289,7 @@ dbp_wait(struct db *db, uint32_t timeout_ms, char *why, size_t whylen)
 			return 0;
 		if (pfd.fd < 0) {
 			err_why(why, whylen, "postgresql: connection lost");
+			dbp_lost(db);
 			return ERR_REPO;
 		}
 		if (poll(&pfd, 1, (int)left) == -1 && errno != EINTR) {

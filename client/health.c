@@ -69,6 +69,29 @@ parse_counters(const msgpack_object *result, struct client_health *h)
 	    &h->signer_requests, NULL, 0);
 }
 
+static void
+parse_peer(const msgpack_object *result, struct client_health_peer *p)
+{
+	const msgpack_object *m = msg_map_get(result, "peer");
+
+	if (m == NULL || m->type != MSGPACK_OBJECT_MAP ||
+	    msg_get_uint(m, "node", true, 1, UINT32_MAX, &p->node, NULL,
+	    0) != 1)
+		return;
+	p->known = true;
+	(void)msg_get_bool(m, "out_up", false, &p->out_up, NULL, 0);
+	(void)msg_get_bool(m, "in_up", false, &p->in_up, NULL, 0);
+	(void)msg_get_int(m, "last_contact", false, &p->last_contact, NULL, 0);
+	(void)msg_get_uint(m, "peer_behind", false, 0, UINT64_MAX,
+	    &p->peer_behind, NULL, 0);
+	(void)msg_get_uint(m, "we_behind", false, 0, UINT64_MAX,
+	    &p->we_behind, NULL, 0);
+	(void)msg_get_uint(m, "refused", false, 0, UINT64_MAX, &p->refused,
+	    NULL, 0);
+	(void)msg_get_uint(m, "tls_failures", false, 0, UINT64_MAX,
+	    &p->tls_failures, NULL, 0);
+}
+
 int
 client_health_parse(const struct msg *resp, int64_t now,
     struct client_health *h, char *why, size_t whylen)
@@ -90,6 +113,7 @@ client_health_parse(const struct msg *resp, int64_t now,
 	(void)msg_get_uint(resp->result, "node", false, 1, UINT32_MAX, &h->node,
 	    NULL, 0);
 	parse_counters(resp->result, h);
+	parse_peer(resp->result, &h->peer);
 	if (msg_get_array(resp->result, "issuers", false,
 	    CLIENT_HEALTH_ISSUERS_MAX, &a, why, whylen) < 0)
 		return ERR_BAD_REQUEST;
@@ -106,12 +130,19 @@ void
 client_health_unreachable(struct client_health *h, int64_t now)
 {
 	struct client_health_queue q = h->queue;
-	uint64_t link_errors = h->link_errors;
+	uint64_t link_errors = h->link_errors, switches = h->switches;
+	uint32_t signer = h->signer;
+	char dev[CLIENT_HEALTH_DEVICE_MAX];
 
+	memcpy(dev, h->signer_device, sizeof(dev));
 	memset(h, 0, sizeof(*h));
 	h->time = now;
 	h->queue = q;
 	h->link_errors = link_errors;
+	h->signer = signer;
+	h->switches = switches;
+	memcpy(h->signer_device, dev, sizeof(dev));
+	h->signer_device[sizeof(dev) - 1] = '\0';
 	snprintf(h->status, sizeof(h->status), "unreachable");
 }
 
@@ -171,6 +202,29 @@ hb_printf(struct health_buf *hb, const char *fmt, ...)
 		hb->len += (size_t)n;
 }
 
+/*
+ * A string in quotes, escaped for JSON (esc_json) or for a Prometheus
+ * label value (backslash, quote and newline only).
+ */
+static void
+hb_quoted(struct health_buf *hb, const char *s, bool esc_json)
+{
+	const unsigned char *p;
+
+	hb_printf(hb, "\"");
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if (*p == '"' || *p == '\\')
+			hb_printf(hb, "\\%c", *p);
+		else if (*p == '\n')
+			hb_printf(hb, "\\n");
+		else if (esc_json && *p < 0x20)
+			hb_printf(hb, "\\u%04x", *p);
+		else
+			hb_printf(hb, "%c", *p);
+	}
+	hb_printf(hb, "\"");
+}
+
 /* Prometheus: HELP, TYPE and one sample without labels. */
 static void
 prom_metric(struct health_buf *hb, const char *name, const char *type,
@@ -223,6 +277,32 @@ prom_issuers(struct health_buf *hb, const struct client_health *h)
 }
 
 static void
+prom_peer(struct health_buf *hb, const struct client_health_peer *p)
+{
+	if (!p->known)
+		return;
+	prom_head(hb, "signer_peer_up", "1 when the signer's link with its "
+	    "paired signer is up, each way.");
+	hb_printf(hb, "signer_peer_up{direction=\"to_peer\"} %d\n"
+	    "signer_peer_up{direction=\"from_peer\"} %d\n", p->out_up,
+	    p->in_up);
+	prom_head(hb, "signer_peer_behind_events", "Events one signer of the "
+	    "pair holds that the other lacks.");
+	hb_printf(hb, "signer_peer_behind_events{direction=\"to_peer\"} %llu\n"
+	    "signer_peer_behind_events{direction=\"from_peer\"} %llu\n",
+	    (unsigned long long)p->peer_behind,
+	    (unsigned long long)p->we_behind);
+	prom_metric(hb, "signer_peer_last_contact_timestamp_seconds", "gauge",
+	    "When the signer last heard from its paired signer (0: never).",
+	    (long long)p->last_contact);
+	prom_metric(hb, "signer_peer_refused_total", "counter", "Event "
+	    "batches refused between the pair.", (long long)p->refused);
+	prom_metric(hb, "signer_peer_tls_failures_total", "counter", "TLS "
+	    "handshakes with the paired signer that failed.",
+	    (long long)p->tls_failures);
+}
+
+static void
 prom_text(struct health_buf *hb, const struct client_health *h)
 {
 	static const char *const states[] = { "ok", "degraded", "failed",
@@ -244,6 +324,19 @@ prom_text(struct health_buf *hb, const struct client_health *h)
 	prom_metric(hb, "signer_link_errors_total", "counter", "Damaged or "
 	    "lost frames and timeouts seen on this host.",
 	    (long long)h->link_errors);
+	prom_metric(hb, "signer_active", "gauge", "The signer in use, 1 or 2 "
+	    "as listed in client.yaml; 0 when none is.", (long long)h->signer);
+	if (h->signer != 0) {
+		prom_head(hb, "signer_active_info", "The device of the signer "
+		    "in use.");
+		hb_printf(hb, "signer_active_info{signer=\"%u\",device=",
+		    (unsigned)h->signer);
+		hb_quoted(hb, h->signer_device, false);
+		hb_printf(hb, "} 1\n");
+	}
+	prom_metric(hb, "signer_switches_total", "counter", "Moves from one "
+	    "signer to the other (failovers and returns).",
+	    (long long)h->switches);
 	if (h->queue.known) {
 		prom_metric(hb, "signer_queue_depth", "gauge", "Requests "
 		    "queued in the web database.", (long long)h->queue.queued);
@@ -255,6 +348,7 @@ prom_text(struct health_buf *hb, const struct client_health *h)
 		prom_metric(hb, "signer_requests_failed_total", "counter",
 		    "Requests failed.", (long long)h->queue.failed);
 	}
+	prom_peer(hb, &h->peer);
 	prom_issuers(hb, h);
 }
 
@@ -264,13 +358,21 @@ json_text(struct health_buf *hb, const struct client_health *h)
 	const struct client_health_issuer *is;
 	size_t i;
 
-	/* Every string written is an issuer id or one of our status names. */
+	/* Strings are issuer ids, our status names or the escaped device. */
 	hb_printf(hb, "{\"time\": %lld, \"up\": %s, \"status\": \"%s\", "
 	    "\"node\": %llu, \"bad_frames\": %llu, \"link_errors\": %llu",
 	    (long long)h->time, h->up ? "true" : "false", h->status,
 	    (unsigned long long)h->node,
 	    (unsigned long long)h->signer_bad_frames,
 	    (unsigned long long)h->link_errors);
+	hb_printf(hb, ", \"signer\": %u, \"signer_device\": ",
+	    (unsigned)h->signer);
+	if (h->signer != 0)
+		hb_quoted(hb, h->signer_device, true);
+	else
+		hb_printf(hb, "null");
+	hb_printf(hb, ", \"switches\": %llu",
+	    (unsigned long long)h->switches);
 	if (h->queue.known)
 		hb_printf(hb, ", \"queue\": {\"queued\": %llu, \"oldest_age\": "
 		    "%lld, \"done\": %llu, \"failed\": %llu}",
@@ -278,6 +380,19 @@ json_text(struct health_buf *hb, const struct client_health *h)
 		    (long long)h->queue.oldest_age,
 		    (unsigned long long)h->queue.done,
 		    (unsigned long long)h->queue.failed);
+	if (h->peer.known)
+		hb_printf(hb, ", \"peer\": {\"node\": %llu, \"out_up\": %s, "
+		    "\"in_up\": %s, \"last_contact\": %lld, \"peer_behind\": "
+		    "%llu, \"we_behind\": %llu, \"refused\": %llu, "
+		    "\"tls_failures\": %llu}",
+		    (unsigned long long)h->peer.node,
+		    h->peer.out_up ? "true" : "false",
+		    h->peer.in_up ? "true" : "false",
+		    (long long)h->peer.last_contact,
+		    (unsigned long long)h->peer.peer_behind,
+		    (unsigned long long)h->peer.we_behind,
+		    (unsigned long long)h->peer.refused,
+		    (unsigned long long)h->peer.tls_failures);
 	hb_printf(hb, ", \"issuers\": [");
 	for (i = 0; i < h->n_issuers; i++) {
 		is = &h->issuers[i];

@@ -8,29 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/rand.h>
-
-#include "client/client.h"
-
-#define LINK_READ_CHUNK 4096
-
-struct link {
-	const struct conf_client *conf; /* NULL for link_from_fd */
-	size_t cur;                     /* index of the open signer in conf */
-	int fd;
-	struct link_params p;
-	uint32_t peer_max;              /* the signer's max_frame, from hello */
-	struct frame_decoder *dec;
-	uint32_t next_id;
-	size_t sent;
-	uint8_t rbuf[LINK_READ_CHUNK];  /* bytes read but not yet decoded */
-	size_t rlen, roff;
-	/* Output queue: a 0x00 and a frame per attempt, in the order sent. */
-	uint8_t *out;
-	size_t olen, ooff, ocap;
-	uint64_t queued;                /* bytes ever put in the queue */
-	uint64_t written;               /* of which written (or dropped) */
-};
+#include "client/link_local.h"
 
 /* One request of a batch in flight. */
 struct slot {
@@ -56,6 +34,7 @@ struct pipe {
 	size_t inflight;                /* slots in use */
 	struct slot s[LINK_WINDOW_MAX];
 	uint64_t seq;
+	uint32_t tried;                 /* bit i: signer i was used in this batch */
 	int64_t activity;               /* last answer, or last bytes written */
 	bool stopped;
 	int stop;                       /* link_pipeline's result once stopped */
@@ -70,145 +49,6 @@ now_ms(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* A random first id, so that a late answer to an earlier run cannot match. */
-static uint32_t
-first_id(void)
-{
-	uint32_t r = 0;
-
-	if (RAND_bytes((unsigned char *)&r, sizeof(r)) != 1)
-		r = (uint32_t)getpid();
-	r &= 0x7fffffffu;
-	return r == 0 ? 1 : r;
-}
-
-static struct link *
-link_new(const struct link_params *p)
-{
-	struct link *l;
-
-	if ((l = calloc(1, sizeof(*l))) == NULL)
-		return NULL;
-	l->fd = -1;
-	l->p = *p;
-	l->peer_max = p->max_frame;
-	l->next_id = first_id();
-	if ((l->dec = frame_decoder_new(p->max_frame)) == NULL) {
-		free(l);
-		return NULL;
-	}
-	return l;
-}
-
-/* Close the line; what it held for either direction is dropped. */
-static void
-link_close(struct link *l)
-{
-	if (l->fd >= 0)
-		close(l->fd);
-	l->fd = -1;
-	l->rlen = l->roff = 0;
-	l->olen = l->ooff = 0;
-	l->written = l->queued;
-	frame_decoder_reset(l->dec);
-}
-
-/* Open signer i of the configuration. */
-static int
-link_open_at(struct link *l, size_t i, char *why, size_t whylen)
-{
-	const struct conf_serial *s = &l->conf->signers[i];
-	int rc;
-
-	link_close(l);
-	if ((rc = line_open(s->device, s->baud, s->rtscts, &l->fd, why,
-	    whylen)) != 0) {
-		l->fd = -1;
-		return rc;
-	}
-	l->cur = i;
-	return 0;
-}
-
-int
-link_open(const struct conf_client *c, struct link **out, char *why,
-    size_t whylen)
-{
-	struct link_params p;
-	struct link *l;
-	size_t i;
-	int rc = ERR_CONFIG;
-
-	if (out != NULL)
-		*out = NULL;
-	if (c == NULL || out == NULL || c->n_signers == 0)
-		return ERR_INVAL;
-	p.max_frame = c->max_frame;
-	p.timeout_ms = c->timeout_ms;
-	p.retries = c->retries;
-	if ((l = link_new(&p)) == NULL)
-		return ERR_NOMEM;
-	l->conf = c;
-	for (i = 0; i < c->n_signers && i < CONF_SIGNERS_MAX; i++)
-		if ((rc = link_open_at(l, i, why, whylen)) == 0)
-			break;
-	if (rc != 0) {
-		link_free(l);
-		return rc;
-	}
-	*out = l;       /* transferred */
-	return 0;
-}
-
-int
-link_from_fd(int fd, const struct link_params *p, struct link **out)
-{
-	struct link *l;
-
-	if (out != NULL)
-		*out = NULL;
-	if (fd < 0 || p == NULL || out == NULL || p->max_frame < FRAME_MAX_MIN ||
-	    p->max_frame > FRAME_MAX_LIMIT)
-		return ERR_INVAL;
-	if ((l = link_new(p)) == NULL)
-		return ERR_NOMEM;
-	l->fd = fd;
-	*out = l;       /* transferred */
-	return 0;
-}
-
-void
-link_free(struct link *l)
-{
-	if (l == NULL)
-		return;
-	link_close(l);
-	frame_decoder_free(l->dec);
-	free(l->out);
-	free(l);
-}
-
-size_t
-link_sent(const struct link *l)
-{
-	return l == NULL ? 0 : l->sent;
-}
-
-void
-link_set_peer_max(struct link *l, uint32_t max)
-{
-	if (l != NULL && max >= FRAME_MAX_MIN)
-		l->peer_max = max;
-}
-
-uint32_t
-link_send_max(const struct link *l)
-{
-	if (l == NULL)
-		return 0;
-	return l->peer_max < l->p.max_frame ? l->peer_max : l->p.max_frame;
 }
 
 /* Pack and frame the request; ERR_INVAL when it is larger than max_frame. */
@@ -460,43 +300,97 @@ pipe_exhausted(const struct pipe *p)
 	return false;
 }
 
-/*
- * The line failed with rc: after a timeout with every attempt used, the
- * next signer gets every request in flight afresh; after a hang-up the same
- * signer is opened again; without a configuration, or when that fails, the
- * batch ends.
- */
+/* Every request in flight sent afresh on the line just opened. */
 static void
-pipe_line_failed(struct pipe *p, int rc)
+pipe_restart(struct pipe *p, bool fresh)
 {
-	const struct conf_client *c = p->l->conf;
-	char why[CLIENT_WHY_MAX];
-	size_t i, next;
-	int orc;
+	size_t i;
 
-	if (c != NULL && rc == ERR_TIMEOUT && p->l->cur + 1 < c->n_signers)
-		next = p->l->cur + 1;
-	else if (c != NULL && rc == ERR_LINK && !pipe_exhausted(p))
-		next = p->l->cur;
-	else {
-		pipe_fail_all(p, rc, NULL);
-		return;
-	}
-	if ((orc = link_open_at(p->l, next, why, sizeof(why))) != 0) {
-		pipe_fail_all(p, orc, why);
-		return;
-	}
 	p->activity = now_ms();
 	for (i = 0; i < LINK_WINDOW_MAX && !p->stopped; i++) {
 		if (!p->s[i].used)
 			continue;
-		if (rc == ERR_TIMEOUT) {
+		if (fresh) {
 			p->s[i].tries = 0;
 			p->s[i].proven = 0;
 		}
 		p->s[i].first_seq = p->seq + 1;
-		slot_resend(p, &p->s[i], rc, false);
+		slot_resend(p, &p->s[i], fresh ? ERR_TIMEOUT : ERR_LINK, false);
 	}
+}
+
+/* The signer after the current one not yet used in this batch, or -1. */
+static int
+pipe_other_signer(const struct pipe *p)
+{
+	const struct link *l = p->l;
+	size_t k, i;
+
+	if (!l->failover)
+		return -1;
+	for (k = 1; k < l->conf->n_signers; k++) {
+		i = (l->cur + k) % l->conf->n_signers;
+		if ((p->tried & (1u << i)) == 0)
+			return (int)i;
+	}
+	return -1;
+}
+
+/*
+ * Move every request in flight to the other signer, with fresh attempts
+ * (a request the old one may have seen is safe to send again: refs make it
+ * idempotent). Returns false when there is none left to try in this batch
+ * or it does not open.
+ */
+static bool
+pipe_failover(struct pipe *p, const char *reason, char *why, size_t whylen)
+{
+	struct link *l = p->l;
+	size_t from = l->cur;
+	int next;
+
+	if ((next = pipe_other_signer(p)) < 0)
+		return false;
+	p->tried |= 1u << next;
+	if (link_open_at(l, (size_t)next, why, whylen) != 0)
+		return false;
+	if (l->on_switch != NULL)
+		l->on_switch(l->on_switch_arg, from, l->cur, reason);
+	pipe_restart(p, true);
+	return true;
+}
+
+/*
+ * The line failed with rc. After a hang-up the same signer is opened again
+ * (unless a request has used its attempts); after a timeout, or when it does
+ * not open, the requests in flight move to the other signer. Without a
+ * configuration, or with no signer left to try, the batch ends.
+ */
+static void
+pipe_line_failed(struct pipe *p, int rc)
+{
+	struct link *l = p->l;
+	char reason[CLIENT_WHY_MAX], why[CLIENT_WHY_MAX] = "";
+
+	if (l->conf == NULL) {
+		pipe_fail_all(p, rc, NULL);
+		return;
+	}
+	if (rc == ERR_LINK && !pipe_exhausted(p)) {
+		if (link_open_at(l, l->cur, why, sizeof(why)) == 0) {
+			pipe_restart(p, false);
+			return;
+		}
+		err_why(reason, sizeof(reason), "hung up and does not open "
+		    "again: %s", why);
+	} else if (rc == ERR_LINK)
+		err_why(reason, sizeof(reason), "keeps hanging up");
+	else
+		err_why(reason, sizeof(reason), "no answer after %u attempt(s) "
+		    "of %u ms", l->p.retries + 1, l->p.timeout_ms);
+	if (pipe_failover(p, reason, why, sizeof(why)))
+		return;
+	pipe_fail_all(p, rc, why[0] != '\0' ? why : NULL);
 }
 
 /*
@@ -692,6 +586,7 @@ link_pipeline(struct link *l, const struct link_batch *b, char *why,
 	if (p.window > LINK_WINDOW_MAX)
 		p.window = LINK_WINDOW_MAX;
 	p.activity = now_ms();
+	p.tried = 1u << l->cur;
 	for (;;) {
 		pipe_fill(&p);
 		if (p.stopped || (p.inflight == 0 && p.started == b->n))
@@ -702,56 +597,4 @@ link_pipeline(struct link *l, const struct link_batch *b, char *why,
 	for (i = 0; i < LINK_WINDOW_MAX; i++)
 		free(p.s[i].frame);
 	return p.stopped ? p.stop : 0;
-}
-
-/* ---- one request -------------------------------------------------------- */
-
-struct call_one {
-	struct link_req req;
-	struct msg *resp;
-	int rc;
-	char *why;
-	size_t whylen;
-};
-
-static void
-call_one_req(void *arg, size_t i, struct link_req *r)
-{
-	struct call_one *c = arg;
-
-	(void)i;
-	*r = c->req;
-}
-
-static int
-call_one_done(void *arg, size_t i, int rc, struct msg *resp, const char *why)
-{
-	struct call_one *c = arg;
-
-	(void)i;
-	c->rc = rc;
-	if (rc != 0)
-		err_why(c->why, c->whylen, "%s", why);
-	/* The caller gets its own copy, decoded from the same bytes. */
-	if (resp != NULL && msg_decode_response(resp->raw, resp->raw_len,
-	    c->resp, NULL, 0) != 0 && rc == 0) {
-		err_why(c->why, c->whylen, "out of memory");
-		c->rc = ERR_NOMEM;
-	}
-	return 0;
-}
-
-int
-link_call(struct link *l, const char *cmd, uint32_t nargs, link_args_fn fn,
-    void *arg, struct msg *resp, char *why, size_t whylen)
-{
-	struct call_one c = { { cmd, nargs, fn, arg }, resp, 0, why, whylen };
-	struct link_batch b = { 1, 1, call_one_req, call_one_done, &c };
-	int rc;
-
-	if (l == NULL || cmd == NULL || resp == NULL)
-		return ERR_INVAL;
-	if ((rc = link_pipeline(l, &b, why, whylen)) != 0)
-		return rc;
-	return c.rc;
 }

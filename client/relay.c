@@ -225,7 +225,7 @@ batch_send(struct relay_batch *rb)
 	size_t i, sent = 0;
 	int rc;
 
-	if ((rc = client_link_up(ctx, why, sizeof(why))) == 0) {
+	if ((rc = relay_link_up(rb->rl, why, sizeof(why))) == 0) {
 		sent = link_sent(ctx->link);
 		rc = link_pipeline(ctx->link, &lb, why, sizeof(why));
 		/* Resends are frames damaged or lost on the line. */
@@ -234,11 +234,9 @@ batch_send(struct relay_batch *rb)
 			    rb->asked;
 	} else
 		rb->rl->link_errors++;
-	if (rc != 0 && rc != 1) {
-		/* Opened afresh next time, from the first signer. */
-		link_free(ctx->link);
-		ctx->link = NULL;
-	}
+	/* Opened afresh next time, from the first signer. */
+	if (rc != 0 && rc != 1)
+		relay_link_drop(rb->rl);
 	for (i = 0; i < rb->b.n; i++) {
 		if (rb->rows[i].reported)
 			continue;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #define RELAY_DB_RETRY_MS 5000  /* wait after a database error */
 #define RELAY_PROGRESS_MS 250   /* redraw the progress line at most this often */
 #define MS_PER_S 1000
+#define CRL_DIR_MODE 0755       /* crl.dir, created when missing */
 
 volatile sig_atomic_t relay_signals;
 
@@ -118,6 +120,20 @@ backlog_end(struct relay *rl)
 
 /* ---- the schedule ------------------------------------------------------- */
 
+/* The signer in use and the switches, for the health files. */
+static void
+relay_health_link(const struct relay *rl, struct client_health *h)
+{
+	const struct conf_client *c = rl->ctx->conf;
+
+	h->switches = rl->switches;
+	if (rl->ctx->link == NULL || rl->signer >= c->n_signers)
+		return;
+	h->signer = (uint32_t)rl->signer + 1;
+	snprintf(h->signer_device, sizeof(h->signer_device), "%s",
+	    c->signers[rl->signer].device);
+}
+
 /* Health: the signer's answer, the queue and the link into the health files. */
 static void
 relay_health(struct relay *rl)
@@ -140,19 +156,19 @@ relay_health(struct relay *rl)
 	else
 		log_warnx("health: database: %s", why);
 	msg_init(&m);
-	if ((rc = client_link_up(rl->ctx, why, sizeof(why))) == 0)
-		rc = link_call(rl->ctx->link, "health", 0, NULL, NULL, &m, why,
-		    sizeof(why));
-	if (rc == ERR_TIMEOUT || rc == ERR_LINK) {
+	if ((rc = relay_link_up(rl, why, sizeof(why))) != 0)
 		rl->link_errors++;
-		link_free(rl->ctx->link);
-		rl->ctx->link = NULL;
+	else if ((rc = link_call(rl->ctx->link, "health", 0, NULL, NULL, &m,
+	    why, sizeof(why))) == ERR_TIMEOUT || rc == ERR_LINK) {
+		rl->link_errors++;
+		relay_link_drop(rl);
 	}
 	if (rc != 0 || client_health_parse(&m, now, h, why, sizeof(why)) != 0) {
 		log_warnx("health: the signer did not answer: %s", why);
 		client_health_unreachable(h, now);
 	}
 	h->link_errors = rl->link_errors;
+	relay_health_link(rl, h);
 	client_health_published(h, c->crl_dir);
 	if (client_health_write(h, c->health_json, c->health_prom, why,
 	    sizeof(why)) != 0)
@@ -166,16 +182,30 @@ static void
 relay_publish(struct relay *rl)
 {
 	char *argv[] = { "publish", NULL };
+	const char *dir = rl->ctx->conf->crl_dir;
+	char why[CLIENT_WHY_MAX];
 
 	relay_progress_clear(rl);
+	/* chmod: the web server reads it, whatever the umask. */
+	if (mkdir(dir, CRL_DIR_MODE) == 0 && chmod(dir, CRL_DIR_MODE) == 0)
+		log_info("publish: created %s", dir);
+	else if (errno != EEXIST)
+		log_warn("publish: mkdir %s", dir);
+	/* Not while no signer answers: a fetch would wait for its timeouts. */
+	if (relay_link_up(rl, why, sizeof(why)) != 0) {
+		rl->link_errors++;
+		log_warnx("publish: skipped, the signer does not answer: %s", why);
+		return;
+	}
 	if (client_cmd_publish(rl->ctx, 1, argv) != 0) {
-		log_warnx("publish: CRLs not all published to %s",
-		    rl->ctx->conf->crl_dir);
+		log_warnx("publish: CRLs not all published to %s", dir);
 		/* It may have failed on the line: opened afresh next time. */
-		link_free(rl->ctx->link);
-		rl->ctx->link = NULL;
+		if (relay_link_check(rl) != 0) {
+			rl->link_errors++;
+			relay_link_drop(rl);
+		}
 	} else
-		log_info("publish: CRLs published to %s", rl->ctx->conf->crl_dir);
+		log_info("publish: CRLs published to %s", dir);
 }
 
 struct relay_sched {
@@ -221,6 +251,7 @@ relay_loop(struct relay *rl)
 		wait = relay_scheduled(rl, &s);
 		if (relay_signals != 0)
 			break;
+		relay_failback(rl);
 		if ((n = relay_batch(rl)) < 0) {
 			(void)poll(NULL, 0, RELAY_DB_RETRY_MS);
 			continue;

@@ -22,7 +22,7 @@ trap stop_all EXIT
 timeout 120 "$BUILD/signerctl" demo "$d" >/dev/null 2>&1
 . "$d/env"
 sqlite3 "$db" <client/schema/sqlite.sql
-mkdir -p "$d/crl"
+# crl.dir does not exist yet: the relay creates it.
 # Short timeouts so that an unreachable signer shows within seconds.
 cat >"$cc" <<EOF
 signers:
@@ -147,6 +147,7 @@ check "the textfile has the queue's metrics" sh -c "grep -qx 'signer_up 1' '$d/s
 check "the JSON status file has the queue" python3 -c "import json, sys
 h = json.load(open('$d/health.json'))
 sys.exit(0 if h['up'] and h['queue']['queued'] == 0 and h['queue']['done'] == 270 else 1)"
+check "the relay created crl.dir, mode 0755" test "$(stat -c %a "$d/crl")" = 755
 check "publish filled crl.dir" sh -c "for i in server-ca client-ca; do
 	openssl crl -inform DER -in '$d/crl/'\$i.crl -CAfile '$d/crl/'\$i.pem -noout 2>/dev/null &&
 	test -s '$d/crl/'\$i-delta.crl || exit 1; done"

@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
-# signer-client run on a real PostgreSQL queue (a private server in a temp dir) and a real signerd over a pty pair.
+# signer-client run on a real PostgreSQL queue (a private server in a temp dir) and a real signerd over a pty pair; two relays on one queue.
 . tests/integration/lib.sh
 . tests/integration/relay_lib.sh
 
@@ -12,10 +12,12 @@ pg=
 sd_pid=
 socat_pid=
 relay_pid=
+mux_pids=
 stop_all() {
-	[ -z "$relay_pid" ] || kill -9 "$relay_pid" 2>/dev/null
+	[ -z "$relay_pid" ] || kill -9 $relay_pid 2>/dev/null
 	[ -z "$sd_pid" ] || kill "$sd_pid" 2>/dev/null
 	[ -z "$socat_pid" ] || kill "$socat_pid" 2>/dev/null
+	[ -z "$mux_pids" ] || kill $mux_pids 2>/dev/null
 	if [ -n "$pg" ]; then
 		as_pg "$PG_BIN/pg_ctl" -D "$pg/data" -m immediate stop >/dev/null 2>&1
 		rm -rf "$pg"
@@ -130,5 +132,81 @@ check "signerctl verify passes" sh -c "'$BUILD/signerctl' -c '$d/signerd.yaml' v
 kill -9 "$relay_pid"
 wait "$relay_pid" 2>/dev/null
 relay_pid=
+
+# ---- two relays on one queue ---------------------------------------------------
+
+# Two relays, each on its own line, share the signer's line through a frame
+# multiplexer (as a serial port server would): whole frames from either go to
+# the signer, its answers go to both (each drops the other's ids as strays).
+# exec: $! is python's pid, for stop_all.
+mux() {
+	exec python3 - "$@" <<'PY'
+import os, select, sys, time, tty
+def dev(p):
+    fd = os.open(p, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    tty.setraw(fd)
+    return fd
+sig, cl = dev(sys.argv[1]), [dev(p) for p in sys.argv[2:]]
+held = {fd: b"" for fd in cl}
+out = {fd: b"" for fd in cl + [sig]}
+while True:
+    r, w, _ = select.select([sig] + cl, [fd for fd in out if out[fd]], [], 1)
+    for fd in r:
+        try:
+            data = os.read(fd, 65536)
+        except BlockingIOError:
+            continue
+        except OSError:
+            time.sleep(0.05)
+            continue
+        if fd == sig:
+            for c in cl:
+                out[c] += data
+            continue
+        buf = held[fd] + data
+        cut = buf.rfind(b"\0") + 1
+        out[sig] += buf[:cut]
+        held[fd] = buf[cut:]
+    for fd in w:
+        try:
+            out[fd] = out[fd][os.write(fd, out[fd]):]
+        except BlockingIOError:
+            pass
+PY
+}
+pty_pair "$d/tty-mux-a" "$d/tty-client-a"
+mux_pids="$pty_pid"
+pty_pair "$d/tty-mux-b" "$d/tty-client-b"
+mux_pids="$mux_pids $pty_pid"
+mux "$d/tty-client" "$d/tty-mux-a" "$d/tty-mux-b" 2>"$T_TMP/mux.log" &
+mux_pids="$mux_pids $!"
+for r in a b; do
+	sed "s|device: $d/tty-client\$|device: $d/tty-client-$r|" "$cc" >"$T_TMP/client-$r.yaml"
+done
+first=$(($(q "SELECT max(id) FROM requests") + 1))
+rows 701 1500
+log=$T_TMP/relay-a.log
+cc=$T_TMP/client-a.yaml
+relay_start
+relay_a=$relay_pid
+log=$T_TMP/relay-b.log
+cc=$T_TMP/client-b.yaml
+relay_start
+relay_b=$relay_pid
+relay_pid="$relay_a $relay_b"
+check "two relays: every row completes" wait_sql \
+	"SELECT count(*) FROM requests WHERE status = 'queued'" 0 90
+kill -TERM $relay_a $relay_b
+wait $relay_a $relay_b
+relay_pid=
+check "two relays: both worked off batches" sh -c "grep -q 'batch: [1-9]' '$T_TMP/relay-a.log' &&
+	grep -q 'batch: [1-9]' '$T_TMP/relay-b.log'"
+check "two relays: 720 done, 80 failed, none retried" test \
+	"$(q "SELECT status, count(*) FROM requests WHERE id >= $first AND attempts = 0
+	    GROUP BY status ORDER BY status")" = "$(printf 'done|720\nfailed|80')"
+# The signer logs every request it answers: each ref once means no row was sent twice.
+check "two relays: the signer saw each row once" sh -c "grep -o \"cmd sign ref '[0-9]*'\" '$T_TMP/signerd.log' |
+	tr -dc '0-9\n' | awk '\$1 >= $first' | sort | uniq -c | awk '\$1 != 1 { bad++ } END { exit bad > 0 || NR != 800 }'"
+check "two relays: one certificate per done sign row" test "$(repo_count)" -eq "$(done_sign)"
 
 done_testing

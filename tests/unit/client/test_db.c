@@ -689,6 +689,30 @@ t_wait(void **state)
 	assert_int_equal(db_wait(f->db, 300, f->why, sizeof(f->why)), 0);
 }
 
+/* PostgreSQL: a lost connection fails one call, then the handle is reset. */
+static void
+t_reconnect(void **state)
+{
+	struct fx *f = *state;
+
+	if (g_backend != T_PG)
+		return;
+	web_sign(f, "server", 10, NULL, NULL, NULL);
+	assert_string_equal(web_text(f, "SELECT count(pg_terminate_backend(pid)) "
+	    "FROM pg_stat_activity WHERE datname = '%s' AND pid <> "
+	    "pg_backend_pid()", PG_DB_NAME), "1");
+	db_batch_free(&f->b);
+	assert_int_equal(db_claim(f->db, 10, T_NOW, &f->b, f->why,
+	    sizeof(f->why)), ERR_REPO);
+	claim(f, 10, T_NOW);
+	assert_int_equal(f->b.n, 1);
+	finish(f, (struct db_result[1]){ { .rc = ERR_POLICY } }, T_NOW);
+	/* LISTEN again: a new row wakes the relay. */
+	(void)db_wait(f->db, 0, f->why, sizeof(f->why));
+	web_revoke(f, "ca", "01", NULL);
+	assert_int_equal(db_wait(f->db, T_WAIT_MS, f->why, sizeof(f->why)), 1);
+}
+
 static void
 t_stats(void **state)
 {
@@ -781,6 +805,7 @@ main(void)
 		T(t_crash),
 		T(t_refused),
 		T(t_wait),
+		T(t_reconnect),
 		T(t_stats),
 		T(t_open_errors),
 	};

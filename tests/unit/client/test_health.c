@@ -188,6 +188,56 @@ test_unreachable(void **state)
 	assert_json("unreachable", "False");
 }
 
+/* The signer in use: a device name with quotes and backslashes is escaped in both files. */
+static void
+test_signer_in_use(void **state)
+{
+	static const char dev[] = "/dev/tty\"odd\\name";
+	struct client_health h;
+	struct msg m;
+	char why[256], cmd[1024];
+	const char *p;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	h.signer = 2;
+	snprintf(h.signer_device, sizeof(h.signer_device), "%s", dev);
+	h.switches = 3;
+	decode(&m, pack_health, "ok", true);
+	assert_int_equal(client_health_parse(&m, NOW, &h, why, sizeof(why)), 0);
+	msg_free(&m);
+	assert_int_equal(h.signer, 2);
+	assert_int_equal(h.switches, 3);
+	assert_int_equal(client_health_write(&h, json, prom, why, sizeof(why)),
+	    0);
+	p = slurp(prom);
+	assert_true(has_line(p, "signer_active 2"));
+	assert_true(has_line(p, "signer_active_info{signer=\"2\",device="
+	    "\"/dev/tty\\\"odd\\\\name\"} 1"));
+	assert_true(has_line(p, "signer_switches_total 3"));
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; "
+	    "d = json.load(open(\"%s\")); "
+	    "sys.exit(0 if d[\"signer\"] == 2 and d[\"switches\"] == 3 and "
+	    "d[\"signer_device\"] == \"/dev/tty\" + chr(34) + \"odd\" + "
+	    "chr(92) + \"name\" "
+	    "else 1)'", json);
+	assert_int_equal(run(cmd), 0);
+	/* Unreachable keeps them; no signer in use: 0 and null. */
+	client_health_unreachable(&h, NOW);
+	assert_int_equal(h.switches, 3);
+	h.signer = 0;
+	assert_int_equal(client_health_write(&h, json, prom, why, sizeof(why)),
+	    0);
+	p = slurp(prom);
+	assert_true(has_line(p, "signer_active 0"));
+	assert_null(strstr(p, "signer_active_info{"));
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; "
+	    "d = json.load(open(\"%s\")); "
+	    "sys.exit(0 if d[\"signer\"] == 0 and d[\"signer_device\"] is None "
+	    "else 1)'", json);
+	assert_int_equal(run(cmd), 0);
+}
+
 /* An answer that is not a health result leaves h unreachable, with the reason. */
 static void
 test_bad_answer(void **state)
@@ -225,6 +275,81 @@ test_no_queue(void **state)
 	assert_null(strstr(slurp(prom), "signer_queue"));
 }
 
+/* A paired signer's health: its peer map, and one that is not paired. */
+static void
+pack_paired(msgpack_packer *pk, const char *status, bool with_crl)
+{
+	(void)with_crl;
+	msg_pack_result(pk, 9, 3);
+	msg_pack_cstr(pk, "status");
+	msg_pack_cstr(pk, status);
+	msg_pack_cstr(pk, "node");
+	msgpack_pack_uint8(pk, 1);
+	msg_pack_cstr(pk, "peer");
+	msgpack_pack_map(pk, 8);
+	msg_pack_cstr(pk, "node");
+	msgpack_pack_uint8(pk, 2);
+	msg_pack_cstr(pk, "out_up");
+	msgpack_pack_true(pk);
+	msg_pack_cstr(pk, "in_up");
+	msgpack_pack_false(pk);
+	msg_pack_cstr(pk, "last_contact");
+	msgpack_pack_int64(pk, NOW - 5);
+	msg_pack_cstr(pk, "peer_behind");
+	msgpack_pack_uint64(pk, 17);
+	msg_pack_cstr(pk, "we_behind");
+	msgpack_pack_uint64(pk, 4);
+	msg_pack_cstr(pk, "refused");
+	msgpack_pack_uint64(pk, 2);
+	msg_pack_cstr(pk, "tls_failures");
+	msgpack_pack_uint64(pk, 1);
+}
+
+static void
+test_peer(void **state)
+{
+	struct client_health h;
+	struct msg m;
+	char why[256], cmd[600], line[128];
+	const char *text;
+
+	(void)state;
+	memset(&h, 0, sizeof(h));
+	decode(&m, pack_paired, "degraded", false);
+	assert_int_equal(client_health_parse(&m, NOW, &h, why, sizeof(why)), 0);
+	msg_free(&m);
+	assert_true(h.peer.known);
+	assert_int_equal(client_health_write(&h, json, prom, why, sizeof(why)),
+	    0);
+	text = slurp(prom);
+	assert_true(has_line(text, "signer_peer_up{direction=\"to_peer\"} 1"));
+	assert_true(has_line(text, "signer_peer_up{direction=\"from_peer\"} 0"));
+	assert_true(has_line(text,
+	    "signer_peer_behind_events{direction=\"to_peer\"} 17"));
+	assert_true(has_line(text,
+	    "signer_peer_behind_events{direction=\"from_peer\"} 4"));
+	snprintf(line, sizeof(line),
+	    "signer_peer_last_contact_timestamp_seconds %lld", (long long)(NOW - 5));
+	assert_true(has_line(text, line));
+	assert_true(has_line(text, "signer_peer_refused_total 2"));
+	assert_true(has_line(text, "signer_peer_tls_failures_total 1"));
+	snprintf(cmd, sizeof(cmd), "python3 -c 'import json,sys; "
+	    "p = json.load(open(\"%s\"))[\"peer\"]; sys.exit(0 if p[\"node\"] "
+	    "== 2 and p[\"out_up\"] and not p[\"in_up\"] and "
+	    "p[\"peer_behind\"] == 17 and p[\"we_behind\"] == 4 else 1)'", json);
+	assert_int_equal(run(cmd), 0);
+	/* Not paired: no peer metrics, no peer key. */
+	memset(&h, 0, sizeof(h));
+	decode(&m, pack_health, "ok", false);
+	assert_int_equal(client_health_parse(&m, NOW, &h, why, sizeof(why)), 0);
+	msg_free(&m);
+	assert_false(h.peer.known);
+	assert_int_equal(client_health_write(&h, json, prom, why, sizeof(why)),
+	    0);
+	assert_null(strstr(slurp(prom), "signer_peer"));
+	assert_null(strstr(slurp(json), "\"peer\""));
+}
+
 static int
 setup(void **state)
 {
@@ -254,8 +379,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_up_with_issuers),
 		cmocka_unit_test(test_unreachable),
+		cmocka_unit_test(test_signer_in_use),
 		cmocka_unit_test(test_bad_answer),
 		cmocka_unit_test(test_no_queue),
+		cmocka_unit_test(test_peer),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -558,6 +558,167 @@ test_fallback_on_open_failure(void **state)
 	peer_stop(&b);
 }
 
+/* What a link told of its failovers. */
+struct switch_rec {
+	size_t n;
+	size_t from, to;
+	char why[CLIENT_WHY_MAX];
+};
+
+static void
+on_switch(void *arg, size_t from, size_t to, const char *why)
+{
+	struct switch_rec *r = arg;
+
+	r->n++;
+	r->from = from;
+	r->to = to;
+	snprintf(r->why, sizeof(r->why), "%s", why);
+}
+
+static void
+two_signers(struct conf_client *c, const char *a, const char *b)
+{
+	memset(c, 0, sizeof(*c));
+	c->signers[0].device = (char *)a;
+	c->signers[0].baud = 115200;
+	c->signers[1].device = (char *)b;
+	c->signers[1].baud = 115200;
+	c->n_signers = 2;
+	c->max_frame = FRAME_MAX_DEFAULT;
+	c->timeout_ms = TIMEOUT_MS;
+	c->retries = 1;
+}
+
+/* On the second signer, which stops answering: the link goes back to the first. */
+static void
+test_failover_to_first(void **state)
+{
+	char why[CLIENT_WHY_MAX] = "";
+	struct switch_rec r = { 0 };
+	struct conf_client c;
+	struct peer a, b;
+	struct link *l;
+	struct msg m;
+
+	(void)state;
+	peer_start(&a, PEER_GARBAGE);
+	peer_start(&b, PEER_MUTE);
+	two_signers(&c, a.path, b.path);
+	assert_int_equal(link_open_signer(&c, 1, &l, why, sizeof(why)), 0);
+	assert_int_equal(link_signer(l), 1);
+	link_on_switch(l, on_switch, &r);
+	msg_init(&m);
+	assert_int_equal(link_call(l, "sign", 1, pack_ref, (void *)REF, &m, why,
+	    sizeof(why)), 0);
+	assert_answer(&m, 1);
+	assert_int_equal(link_signer(l), 0);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.from, 1);
+	assert_int_equal(r.to, 0);
+	assert_string_equal(r.why, "no answer after 2 attempt(s) of 300 ms");
+	msg_free(&m);
+	link_free(l);
+	peer_stop(&a);
+	peer_stop(&b);
+}
+
+/* Failover forbidden (a probe of one signer): the timeout is the answer. */
+static void
+test_failover_off(void **state)
+{
+	char why[CLIENT_WHY_MAX] = "";
+	struct switch_rec r = { 0 };
+	struct conf_client c;
+	struct peer a, b;
+	struct link *l;
+	struct msg m;
+
+	(void)state;
+	peer_start(&a, PEER_MUTE);
+	peer_start(&b, PEER_GARBAGE);
+	two_signers(&c, a.path, b.path);
+	assert_int_equal(link_open_signer(&c, 0, &l, why, sizeof(why)), 0);
+	link_set_failover(l, false);
+	link_set_timeout(l, TIMEOUT_MS, 0);
+	link_on_switch(l, on_switch, &r);
+	msg_init(&m);
+	assert_int_equal(link_call(l, "health", 0, NULL, NULL, &m, why,
+	    sizeof(why)), ERR_TIMEOUT);
+	assert_int_equal(link_sent(l), 1);
+	assert_int_equal(link_signer(l), 0);
+	assert_int_equal(r.n, 0);
+	msg_free(&m);
+	link_free(l);
+	peer_stop(&a);
+	peer_stop(&b);
+}
+
+/* Neither answers: one failover, no ping-pong; the request times out. */
+static void
+test_failover_once_per_batch(void **state)
+{
+	char why[CLIENT_WHY_MAX] = "";
+	struct switch_rec r = { 0 };
+	struct conf_client c;
+	struct peer a, b;
+	struct link *l;
+	struct msg m;
+
+	(void)state;
+	peer_start(&a, PEER_MUTE);
+	peer_start(&b, PEER_MUTE);
+	two_signers(&c, a.path, b.path);
+	assert_int_equal(link_open(&c, &l, why, sizeof(why)), 0);
+	link_on_switch(l, on_switch, &r);
+	msg_init(&m);
+	assert_int_equal(link_call(l, "health", 0, NULL, NULL, &m, why,
+	    sizeof(why)), ERR_TIMEOUT);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(link_sent(l), 4);
+	assert_int_equal(link_signer(l), 1);
+	msg_free(&m);
+	link_free(l);
+	peer_stop(&a);
+	peer_stop(&b);
+}
+
+/* The first signer's line hangs up and its device is gone: the second takes over. */
+static void
+test_failover_on_hangup(void **state)
+{
+	char why[CLIENT_WHY_MAX] = "", gone[] = "/nonexistent/tty";
+	struct switch_rec r = { 0 };
+	struct conf_client c;
+	struct peer a, b;
+	struct link *l;
+	struct msg m;
+
+	(void)state;
+	peer_start(&a, PEER_MUTE);
+	peer_start(&b, PEER_GARBAGE);
+	two_signers(&c, a.path, b.path);
+	c.timeout_ms = LONG_TIMEOUT_MS;
+	assert_int_equal(link_open(&c, &l, why, sizeof(why)), 0);
+	link_on_switch(l, on_switch, &r);
+	/* The peer's side closes: reads on our side fail with EIO. */
+	c.signers[0].device = gone;
+	close(a.slave);
+	a.slave = -1;
+	kill(a.pid, SIGKILL);
+	msg_init(&m);
+	assert_int_equal(link_call(l, "sign", 1, pack_ref, (void *)REF, &m, why,
+	    sizeof(why)), 0);
+	assert_answer(&m, 1);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.to, 1);
+	assert_non_null(strstr(r.why, "hung up and does not open again"));
+	msg_free(&m);
+	link_free(l);
+	peer_stop(&a);
+	peer_stop(&b);
+}
+
 static void
 test_request_too_large(void **state)
 {
@@ -830,6 +991,10 @@ main(void)
 		cmocka_unit_test(test_retries_exhausted),
 		cmocka_unit_test(test_fallback_second_signer),
 		cmocka_unit_test(test_fallback_on_open_failure),
+		cmocka_unit_test(test_failover_to_first),
+		cmocka_unit_test(test_failover_off),
+		cmocka_unit_test(test_failover_once_per_batch),
+		cmocka_unit_test(test_failover_on_hangup),
 		cmocka_unit_test(test_request_too_large),
 		cmocka_unit_test(test_pipeline_in_order),
 		cmocka_unit_test(test_pipeline_window),
