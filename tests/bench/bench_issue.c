@@ -26,6 +26,7 @@
 #include "hsm/hsm.h"
 #include "proto/proto.h"
 #include "signer/signer.h"
+#include "tests/bench/bench_csr.h"
 
 #define BENCH_PATH_MAX 1024             /* paths inside the temporary directory */
 #define BENCH_WHY_MAX 512               /* error messages */
@@ -517,34 +518,6 @@ conf_write(char *out)
 
 /* ---- requests ------------------------------------------------------------ */
 
-/* A DER CSR with subject CN=cn for a new P-256 key. */
-static uint8_t *
-csr_make(const char *cn, size_t *len)
-{
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME *name = X509_NAME_new();
-	unsigned char *der = NULL;
-	int n = -1;
-
-	if (key != NULL && req != NULL && name != NULL &&
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0) == 1 &&
-	    X509_REQ_set_subject_name(req, name) == 1 &&
-	    X509_REQ_set_pubkey(req, key) == 1 &&
-	    X509_REQ_sign(req, key, EVP_sha256()) > 0)
-		n = i2d_X509_REQ(req, &der);
-	X509_NAME_free(name);
-	X509_REQ_free(req);
-	EVP_PKEY_free(key);
-	if (n <= 0) {
-		OPENSSL_free(der);
-		return NULL;
-	}
-	*len = (size_t)n;
-	return der;
-}
-
 static void
 leaves_free(struct leaf *l, size_t n)
 {
@@ -567,7 +540,7 @@ leaves_make(size_t n)
 	for (i = 0; i < n; i++) {
 		snprintf(l[i].host, sizeof(l[i].host), "host-%zu.bench.example",
 		    i);
-		if ((l[i].csr = csr_make(l[i].host, &l[i].csr_len)) == NULL) {
+		if ((l[i].csr = bench_csr_p256(l[i].host, &l[i].csr_len)) == NULL) {
 			leaves_free(l, n);
 			return NULL;
 		}

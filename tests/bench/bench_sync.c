@@ -28,6 +28,8 @@
 #include "signer/signer.h"
 #include "sync/sync.h"
 #include "tests/unit/signer/demo_fixture.h"
+#include "tests/unit/sync/link_helper.h"
+#include "tests/bench/bench_csr.h"
 
 #define BENCH_PATH_MAX 1024             /* paths inside the temporary directory */
 #define BENCH_WHY_MAX 512               /* error messages */
@@ -45,7 +47,6 @@
 #define BENCH_FILL_TXN 1000             /* events per transaction when filling node 1 */
 #define BENCH_CATCHUP_TIMEOUT_S 600.0   /* longest wait for the catch-up */
 #define BENCH_MAP_MB 1024               /* initial map of the bench's repositories */
-#define BENCH_LINK_DAYS 30              /* validity of the link certificates */
 #define BENCH_BACKDATE_S 3600          /* certificates start this long ago */
 #define BENCH_DEGRADED_S 300            /* sync.degraded_after_seconds, its default */
 #define BENCH_SYNC_BATCH 1024           /* sync.batch_events, its default */
@@ -222,114 +223,23 @@ stamps_wait(struct stamps *st, uint64_t target, double timeout_s)
 
 /* ---- link certificates and ports ------------------------------------------ */
 
-/* A self-signed P-256 certificate with subject CN=cn. */
-static X509 *
-link_x509(EVP_PKEY *key, const char *cn)
-{
-	X509 *x = X509_new();
-	X509_NAME *name = X509_NAME_new();
-	uint64_t serial;
-	int ok;
-
-	ok = x != NULL && name != NULL &&
-	    RAND_bytes((unsigned char *)&serial, sizeof(serial)) == 1 &&
-	    X509_set_version(x, X509_VERSION_3) == 1 &&
-	    ASN1_INTEGER_set_uint64(X509_get_serialNumber(x),
-	    (serial >> 1) | 1) == 1 &&
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0) == 1 &&
-	    X509_set_subject_name(x, name) == 1 &&
-	    X509_set_issuer_name(x, name) == 1 &&
-	    X509_gmtime_adj(X509_getm_notBefore(x), -BENCH_BACKDATE_S) != NULL &&
-	    X509_gmtime_adj(X509_getm_notAfter(x),
-	    (long)BENCH_LINK_DAYS * 86400) != NULL &&
-	    X509_set_pubkey(x, key) == 1 &&
-	    X509_sign(x, key, EVP_sha256()) > 0;
-	X509_NAME_free(name);
-	if (!ok) {
-		X509_free(x);
-		return NULL;
-	}
-	return x;
-}
-
-/* The key as PEM in a new file of mode 0600. */
-static int
-link_key_write(const char *path, EVP_PKEY *key)
-{
-	FILE *f;
-	int fd, rc;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) == -1)
-		return -1;
-	if (fchmod(fd, 0600) != 0 || (f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		return -1;
-	}
-	rc = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL) == 1 ?
-	    0 : -1;
-	if (fclose(f) != 0)
-		rc = -1;
-	return rc;
-}
-
 /* dir/<name>.pem and dir/<name>.key, and the certificate's fingerprint. */
 static int
 link_make(struct link *l, const char *dir, const char *name)
 {
-	char file[BENCH_NAME_MAX], why[BENCH_WHY_MAX];
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509 *x = NULL;
-	FILE *f = NULL;
-	int rc = -1;
+	char file[BENCH_NAME_MAX];
 
 	snprintf(file, sizeof(file), "%s.pem", name);
-	if (key == NULL || path_in(l->cert, dir, file) != 0)
-		goto out;
+	if (path_in(l->cert, dir, file) != 0)
+		return -1;
 	snprintf(file, sizeof(file), "%s.key", name);
 	if (path_in(l->key, dir, file) != 0 ||
-	    (x = link_x509(key, name)) == NULL ||
-	    link_key_write(l->key, key) != 0 ||
-	    (f = fopen(l->cert, "w")) == NULL)
-		goto out;
-	rc = PEM_write_X509(f, x) == 1 ? 0 : -1;
-	if (fclose(f) != 0)
-		rc = -1;
-	if (rc == 0 && sync_fingerprint_file(l->cert, l->fp, why,
-	    sizeof(why)) != 0) {
-		fprintf(stderr, "bench_sync: %s\n", why);
-		rc = -1;
-	}
-out:
-	if (rc != 0)
+	    link_cert_make(l->cert, l->key, name, l->fp) != 0) {
 		fprintf(stderr, "bench_sync: cannot make the link certificate "
 		    "%s\n", name);
-	ERR_clear_error();
-	X509_free(x);
-	EVP_PKEY_free(key);
-	return rc;
-}
-
-/* A loopback port free right now (bound to port 0, then closed). */
-static int
-port_free(uint16_t *port)
-{
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd, rc = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) == -1)
 		return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-		*port = ntohs(a.sin_port);
-		rc = 0;
 	}
-	close(fd);
-	return rc;
+	return 0;
 }
 
 /* ---- the pair --------------------------------------------------------------- */
@@ -343,7 +253,7 @@ pair_conf(struct node *a, struct node *b)
 	int i;
 
 	for (i = 0; i < 2; i++) {
-		if (port_free(&port) != 0)
+		if (link_port_free(&port) != 0)
 			return -1;
 		snprintf(n[i]->listen, sizeof(n[i]->listen), BENCH_HOST ":%u",
 		    (unsigned)port);
@@ -422,34 +332,6 @@ node_repo_create(struct node *n, uint8_t id, const char *dir,
 
 /* ---- the signing load -------------------------------------------------------- */
 
-/* A DER CSR with subject CN=cn for a new P-256 key. */
-static uint8_t *
-csr_make(const char *cn, size_t *len)
-{
-	EVP_PKEY *key = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
-	X509_REQ *req = X509_REQ_new();
-	X509_NAME *name = X509_NAME_new();
-	unsigned char *der = NULL;
-	int n = -1;
-
-	if (key != NULL && req != NULL && name != NULL &&
-	    X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
-	    (const unsigned char *)cn, -1, -1, 0) == 1 &&
-	    X509_REQ_set_subject_name(req, name) == 1 &&
-	    X509_REQ_set_pubkey(req, key) == 1 &&
-	    X509_REQ_sign(req, key, EVP_sha256()) > 0)
-		n = i2d_X509_REQ(req, &der);
-	X509_NAME_free(name);
-	X509_REQ_free(req);
-	EVP_PKEY_free(key);
-	if (n <= 0) {
-		OPENSSL_free(der);
-		return NULL;
-	}
-	*len = (size_t)n;
-	return der;
-}
-
 /* The requests of one batch: a new key, subject and e-mail address each. */
 struct batch {
 	struct sign_job jobs[BENCH_BATCH_MAX];
@@ -492,7 +374,7 @@ batch_make(struct batch *b, size_t n)
 		b->san[k] = (struct cert_pair){ "email", 5, b->mail[k],
 		    strlen(b->mail[k]) };
 		r = &b->jobs[k].req;
-		if ((r->csr = csr_make(b->cn[k], &r->csr_len)) == NULL)
+		if ((r->csr = bench_csr_p256(b->cn[k], &r->csr_len)) == NULL)
 			return -1;
 		r->profile = BENCH_PROFILE;
 		r->profile_len = strlen(BENCH_PROFILE);

@@ -26,6 +26,7 @@
 #include "signer/signer.h"
 #include "sync/sync.h"
 #include "tests/unit/signer/tmpdir.h"
+#include "tests/unit/sync/link_helper.h"
 
 #define FX_NODES 3              /* node ids 1..3 */
 #define FX_MALLORY 0            /* slot of a link certificate nobody pins */
@@ -58,89 +59,26 @@ struct fx {
 
 /* ---- link certificates ---------------------------------------------------- */
 
-static int
-fx_write_key(const char *path, EVP_PKEY *k)
-{
-	FILE *f;
-	int fd, ok;
-
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0)
-		return -1;
-	if ((f = fdopen(fd, "w")) == NULL) {
-		close(fd);
-		return -1;
-	}
-	ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
-	if (fclose(f) != 0 || ok != 1)
-		return -1;
-	return chmod(path, 0600);
-}
-
-/* A self-signed EC P-256 certificate and its key (mode 0600) for node n. */
+/* A self-signed EC P-256 link certificate and its key (mode 0600) for node n. */
 static int
 fx_link_cert(struct fx *f, struct fx_node *n)
 {
-	EVP_PKEY *k = NULL;
-	X509 *x = NULL;
-	X509_NAME *nm;
 	char cn[32];
-	FILE *out;
-	int rc = -1;
 
 	snprintf(n->cert, sizeof(n->cert), "%s/link%u.pem", f->dir, n->id);
 	snprintf(n->key, sizeof(n->key), "%s/link%u.key", f->dir, n->id);
 	snprintf(cn, sizeof(cn), "signer link %u", n->id);
-	if ((k = EVP_EC_gen("P-256")) == NULL || (x = X509_new()) == NULL ||
-	    X509_set_version(x, 2) != 1 ||
-	    ASN1_INTEGER_set(X509_get_serialNumber(x), n->id + 1) != 1 ||
-	    X509_gmtime_adj(X509_getm_notBefore(x), -3600) == NULL ||
-	    X509_gmtime_adj(X509_getm_notAfter(x), 86400) == NULL ||
-	    X509_set_pubkey(x, k) != 1 ||
-	    (nm = X509_get_subject_name(x)) == NULL ||
-	    X509_NAME_add_entry_by_txt(nm, "CN", MBSTRING_ASC,
-	    (const unsigned char *)cn, -1, -1, 0) != 1 ||
-	    X509_set_issuer_name(x, nm) != 1 ||
-	    X509_sign(x, k, EVP_sha256()) <= 0)
-		goto out;
-	if ((out = fopen(n->cert, "w")) == NULL)
-		goto out;
-	if (PEM_write_X509(out, x) != 1) {
-		fclose(out);
-		goto out;
-	}
-	if (fclose(out) != 0 || fx_write_key(n->key, k) != 0)
-		goto out;
-	if (sync_fingerprint_file(n->cert, n->fp, f->why, sizeof(f->why)) != 0)
-		goto out;
-	rc = 0;
-out:
-	X509_free(x);
-	EVP_PKEY_free(k);
-	return rc;
+	return link_cert_make(n->cert, n->key, cn, n->fp);
 }
 
 /* A loopback port nobody listens on now, for n's listener. */
 static int
 fx_free_port(struct fx_node *n)
 {
-	struct sockaddr_in a;
-	socklen_t len = sizeof(a);
-	int fd, rc = -1;
-
-	if ((fd = socket(AF_INET, SOCK_STREAM, 0)) < 0)
+	if (link_port_free(&n->port) != 0)
 		return -1;
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-	    getsockname(fd, (struct sockaddr *)&a, &len) == 0) {
-		n->port = ntohs(a.sin_port);
-		snprintf(n->listen, sizeof(n->listen), "%s:%u", FX_HOST,
-		    n->port);
-		rc = 0;
-	}
-	close(fd);
-	return rc;
+	snprintf(n->listen, sizeof(n->listen), "%s:%u", FX_HOST, n->port);
+	return 0;
 }
 
 static int
