@@ -301,3 +301,36 @@ crl_lists() {
 	[ "$(sed -n 1p "$1.entry")" = listed ] || return 1
 	[ -z "${3:-}" ] || grep -qi "$3" "$1.entry"
 }
+
+# listed_on N SERIAL [M]: signerctl list on node N (and on node M) shows the serial.
+listed_on() {
+	ctl "$1" list | awk '{ print $2 }' | grep -qx "$2" || return 1
+	[ -z "${3:-}" ] || listed_on "$3" "$2"
+}
+# peer_is FILE NAME VALUE...: the health's peer map has each NAME at VALUE.
+peer_is() {
+	f=$1
+	shift
+	while [ $# -ge 2 ]; do
+		[ "$(peer_field "$f" "$1")" = "$2" ] || return 1
+		shift 2
+	done
+}
+# peer_check N STATUS: node N's health has a peer check with that status.
+peer_check() {
+	health "$1" "$P/h$1.json"
+	python3 -c '
+import json, sys
+h = json.load(open(sys.argv[1]))
+c = [x for x in h["checks"] if x["name"] == "peer"]
+sys.exit(0 if c and c[0]["status"] == sys.argv[2] else 1)' "$P/h$1.json" "$2"
+}
+# wait_peer_check N STATUS SECONDS: until node N's peer check has that status.
+wait_peer_check() {
+	i=0
+	until peer_check "$1" "$2"; do
+		i=$((i + 1))
+		[ "$i" -le $(($3 * 4)) ] || return 1
+		sleep 0.25
+	done
+}
