@@ -96,7 +96,7 @@ in_slot(struct sync *s)
 }
 
 void
-in_accept(struct sync *s, int64_t now)
+in_accept(struct sync *s)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof(ss);
@@ -104,7 +104,6 @@ in_accept(struct sync *s, int64_t now)
 	size_t i;
 	int fd;
 
-	(void)now;
 	if ((fd = accept4(s->listen_fd, (struct sockaddr *)&ss, &len,
 	    SOCK_NONBLOCK | SOCK_CLOEXEC)) < 0) {
 		if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)

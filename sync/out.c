@@ -17,6 +17,15 @@
 
 /* ---- connecting ---------------------------------------------------------- */
 
+/* The next dial after the current delay, which then doubles up to its maximum. */
+static void
+out_retry_later(struct sync_out *o, int64_t now)
+{
+	o->dial_at_ms = now + o->backoff_ms;
+	o->backoff_ms = o->backoff_ms >= SYNC_BACKOFF_MAX_MS / 2 ?
+	    SYNC_BACKOFF_MAX_MS : o->backoff_ms * 2;
+}
+
 void
 out_close(struct sync *s, int64_t now, const char *reason)
 {
@@ -34,9 +43,7 @@ out_close(struct sync *s, int64_t now, const char *reason)
 	o->c = NULL;
 	o->hello_done = false;
 	o->in_flight = 0;
-	o->dial_at_ms = now + o->backoff_ms;
-	o->backoff_ms = o->backoff_ms >= SYNC_BACKOFF_MAX_MS / 2 ?
-	    SYNC_BACKOFF_MAX_MS : o->backoff_ms * 2;
+	out_retry_later(o, now);
 	pthread_mutex_lock(&s->lock);
 	if (s->st.out_up)
 		s->st.out_changed = (int64_t)time(NULL);
@@ -98,11 +105,7 @@ out_dial(struct sync *s, int64_t now)
 	if ((rc = out_socket(s, &fd, why, sizeof(why))) != 0 ||
 	    (rc = conn_new(s->client_ctx, fd, false, true, peer,
 	    &s->out.c)) != 0) {
-		s->out.dial_at_ms = now + s->out.backoff_ms;
-		if (s->out.backoff_ms < SYNC_BACKOFF_MAX_MS / 2)
-			s->out.backoff_ms *= 2;
-		else
-			s->out.backoff_ms = SYNC_BACKOFF_MAX_MS;
+		out_retry_later(&s->out, now);
 		return rc;
 	}
 	s->out.hello_done = false;

@@ -87,11 +87,11 @@ sync_notify(struct sync *s)
 static void
 sync_conn_failed(struct sync *s, struct sync_in *in, int rc, const char *why)
 {
+	const struct sync_conn *c = in != NULL ? in->c : s->out.c;
 	int64_t now = sync_now_ms();
 
 	/* in_close logs; out_close logs failed dials at debug level only. */
-	if (rc == ERR_BAD_REQUEST && (in != NULL ? !in->hello_done :
-	    !s->out.hello_done) && strstr(why, "TLS") != NULL) {
+	if (rc == ERR_BAD_REQUEST && c->state == CONN_HANDSHAKE) {
 		sync_count(s, &s->st.tls_failures, 1);
 		if (in == NULL)
 			log_warnx("sync: %s", why);
@@ -128,7 +128,7 @@ sync_io(struct sync *s, const struct pollfd *pfd, int64_t now)
 			in_flush(s);
 	}
 	if ((pfd[PFD_LISTEN].revents & POLLIN) != 0)
-		in_accept(s, now);
+		in_accept(s);
 }
 
 /* Read our vector and push what the peer lacks. */

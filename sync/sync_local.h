@@ -183,7 +183,7 @@ void out_close(struct sync *s, int64_t now, const char *reason);
 int out_timeout(struct sync *s, int64_t now);
 
 /* sync/in.c */
-void in_accept(struct sync *s, int64_t now);
+void in_accept(struct sync *s);
 int in_on_msg(struct sync_conn *c, const uint8_t *p, size_t len, void *arg,
     char *why, size_t whylen);
 void in_close(struct sync_in *in, const char *reason);

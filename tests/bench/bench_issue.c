@@ -26,7 +26,7 @@
 #include "hsm/hsm.h"
 #include "proto/proto.h"
 #include "signer/signer.h"
-#include "tests/bench/bench_csr.h"
+#include "tests/bench/bench_util.h"
 
 #define BENCH_PATH_MAX 1024             /* paths inside the temporary directory */
 #define BENCH_WHY_MAX 512               /* error messages */
@@ -86,22 +86,6 @@ struct leaf {
 
 static char bench_dir[BENCH_PATH_MAX];
 static unsigned long bench_ref_seq;     /* keeps every ref of the run distinct */
-
-/* Seconds on clock id. */
-static double
-clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-now_s(void)
-{
-	return clock_s(CLOCK_MONOTONIC);
-}
 
 /* Wall-clock and CPU seconds of a measured stretch. */
 struct span {

@@ -29,7 +29,7 @@
 #include "sync/sync.h"
 #include "tests/unit/signer/demo_fixture.h"
 #include "tests/unit/sync/link_helper.h"
-#include "tests/bench/bench_csr.h"
+#include "tests/bench/bench_util.h"
 
 #define BENCH_PATH_MAX 1024             /* paths inside the temporary directory */
 #define BENCH_WHY_MAX 512               /* error messages */
@@ -95,22 +95,6 @@ static uint64_t bench_rng = 0x9e3779b97f4a7c15ull;
 static unsigned long bench_ref_seq;
 static uint8_t *sample_der;             /* one certificate issued under load */
 static size_t sample_len;
-
-/* Seconds on clock id. */
-static double
-clock_s(clockid_t id)
-{
-	struct timespec ts;
-
-	clock_gettime(id, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-now_s(void)
-{
-	return clock_s(CLOCK_MONOTONIC);
-}
 
 /* A number in lo..hi from a fixed sequence (xorshift64), so runs compare. */
 static unsigned

@@ -1,16 +1,34 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
-/* benchmarks: a fresh P-256 key's certificate request, as a web host would send it. */
-#ifndef TESTS_BENCH_BENCH_CSR_H
-#define TESTS_BENCH_BENCH_CSR_H
+/* benchmarks: clocks, and a fresh P-256 key's certificate request as a web host would send it. */
+#ifndef TESTS_BENCH_BENCH_UTIL_H
+#define TESTS_BENCH_BENCH_UTIL_H
 
 /* Header-only (static functions): each benchmark is built on its own. */
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+
+/* Seconds on clock id. */
+static double
+clock_s(clockid_t id)
+{
+	struct timespec ts;
+
+	clock_gettime(id, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Seconds on the monotonic clock. */
+static double
+now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
+}
 
 /* A DER CSR with subject CN=cn for a new P-256 key (OPENSSL_free), or NULL. */
 static uint8_t *
@@ -40,4 +58,4 @@ bench_csr_p256(const char *cn, size_t *len)
 	return der;
 }
 
-#endif /* TESTS_BENCH_BENCH_CSR_H */
+#endif /* TESTS_BENCH_BENCH_UTIL_H */
